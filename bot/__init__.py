@@ -1,0 +1,1 @@
+"""The running application: channels, outbox, dispatcher, web server, CLI and their wiring."""

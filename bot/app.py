@@ -1,0 +1,182 @@
+"""The composition root: everything is built here from settings, nothing at import time.
+
+Tests build the same application with a test database, a fake clock and their own channels.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass, field
+
+from bot.channels.base import Channel
+from bot.channels.telegram import Parsed, TelegramChannel
+from bot.dispatch import Dispatcher
+from bot.keys import data_secret
+from bot.notify import NotificationPump
+from bot.outbox import Outbox
+from bot.settings import Settings
+from flows.clock import Clock, SystemClock
+from flows.conversation import Conversation
+from flows.events import Address
+from flows.i18n import Catalogs
+from flows.notifications import Notifier
+from storage import migrate
+from storage import queries as q
+from storage.db import Database
+from storage.identity import Vault
+
+log = logging.getLogger(__name__)
+
+
+class StartupError(RuntimeError):
+    """A problem an operator must fix; reported as one line, without a traceback."""
+
+
+@dataclass
+class App:
+    settings: Settings
+    database: Database
+    vault: Vault
+    catalogs: Catalogs
+    clock: Clock
+    conversation: Conversation
+    notifier: Notifier
+    outbox: Outbox
+    dispatcher: Dispatcher
+    pump: NotificationPump
+    channels: dict[str, Channel] = field(default_factory=dict)
+
+    @property
+    def telegram(self) -> TelegramChannel | None:
+        channel = self.channels.get("telegram")
+        return channel if isinstance(channel, TelegramChannel) else None
+
+    async def on_telegram_update(self, parsed: Parsed) -> None:
+        self.dispatcher.submit(parsed.incoming, edit=parsed.message_ref)
+
+    async def settle(self) -> None:
+        """Wait until every update received so far is handled and its replies are sent."""
+        await self.dispatcher.join()
+        await self.outbox.join()
+        await self.pump.run_once()
+        await self.outbox.join()
+        await self.pump.idle()
+
+    async def run_polling(self) -> None:
+        """Run the Telegram channel by long polling until cancelled."""
+        telegram = self.telegram
+        if telegram is None:
+            raise StartupError("TELEGRAM_BOT_TOKEN is not set")
+        await telegram.start()
+        self.pump.start()
+        try:
+            await telegram.poll(self.on_telegram_update)
+        finally:
+            await self.aclose()
+
+    async def aclose(self) -> None:
+        await self.pump.stop()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.dispatcher.join(), 5)
+            await asyncio.wait_for(self.outbox.join(), 5)
+        await self.outbox.close()
+        for channel in self.channels.values():
+            close = getattr(channel, "close", None)
+            if close is not None:
+                await close()
+        self.dispatcher.close()
+        self.database.dispose()
+
+
+def open_database(settings: Settings, *, upgrade: bool | None = None) -> Database:
+    """The configured database, migrated if it is the embedded one (or when asked)."""
+    database = Database(settings.database)
+    if not database.ping():
+        raise StartupError(f"cannot connect to the database ({_safe_url(database.url)})")
+    if upgrade if upgrade is not None else settings.embedded:
+        migrate.upgrade(database)
+    elif not migrate.is_current(database):
+        raise StartupError("the database schema is not up to date: run `workshopbot db upgrade`")
+    return database
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def build_app(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    channels: list[Channel] | None = None,
+    database: Database | None = None,
+) -> App:
+    clock = clock or SystemClock()
+    database = database or open_database(settings)
+    try:
+        vault = Vault(data_secret(settings))
+        catalogs = Catalogs.load(settings.locales_dir)
+    except Exception as error:
+        raise StartupError(str(error)) from error
+    _check_key(database, vault)
+    chosen: dict[str, Channel] = {channel.name: channel for channel in channels or []}
+    if channels is None and settings.telegram_bot_token is not None:
+        chosen["telegram"] = TelegramChannel(
+            settings.telegram_bot_token.get_secret_value(),
+            settings.telegram_api_url,
+            rate_limit=settings.telegram_rate_limit,
+        )
+    conversation = Conversation(database, vault, catalogs, clock)
+    notifier = Notifier(database, vault, catalogs, clock)
+
+    async def on_unreachable(address: Address) -> None:
+        def mark() -> None:
+            with database.session() as db:
+                q.set_reachable(db, vault, address.channel, address.user_key, reachable=False)
+
+        await asyncio.to_thread(mark)
+
+    outbox = Outbox(
+        chosen,
+        chat_rate=settings.chat_rate_limit,
+        chat_burst=settings.chat_burst,
+        on_unreachable=on_unreachable,
+    )
+    pump = NotificationPump(notifier, outbox, interval=settings.notify_interval)
+    dispatcher = Dispatcher(conversation, outbox, on_notify=pump.kick)
+    return App(
+        settings=settings,
+        database=database,
+        vault=vault,
+        catalogs=catalogs,
+        clock=clock,
+        conversation=conversation,
+        notifier=notifier,
+        outbox=outbox,
+        dispatcher=dispatcher,
+        pump=pump,
+        channels=chosen,
+    )
+
+
+def _check_key(database: Database, vault: Vault) -> None:
+    """Refuse to start with a data key that cannot open what is stored."""
+    from sqlmodel import select
+
+    from storage.identity import KeyError_
+    from storage.models import Person
+
+    with database.session() as db:
+        person = db.exec(select(Person).limit(1)).first()
+    if person is None:
+        return
+    try:
+        vault.open(person.address_enc)
+    except KeyError_:
+        raise StartupError(
+            "DATA_KEY does not match the key this database was written with"
+        ) from None

@@ -1,0 +1,1 @@
+"""Channels: each turns a platform's updates into neutral events and renders neutral replies."""

@@ -1,0 +1,52 @@
+"""The contract between the outbox and a platform."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from flows.events import Address
+from flows.replies import Reply
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One reply on its way to one chat.
+
+    ``edit`` is the channel's reference to a message this reply may replace (the message whose
+    button was tapped); a channel that cannot edit sends a new message instead.
+    """
+
+    address: Address
+    reply: Reply
+    edit: str | None = None
+    person_id: int | None = None
+    bot_initiated: bool = False
+
+
+@dataclass(frozen=True)
+class Sent:
+    """How a send ended, in the outbox's terms (platform errors are mapped by the channel)."""
+
+    ok: bool
+    retry_after: float | None = None  # the platform asked us to wait this long, then retry
+    unreachable: bool = False  # blocked, unsubscribed, deleted: stop sending to them
+    retry: bool = False  # a passing failure (network): try again later
+    error: str = ""
+
+    @classmethod
+    def success(cls) -> Sent:
+        return cls(ok=True)
+
+    @classmethod
+    def failed(cls, error: str = "", *, retry: bool = False) -> Sent:
+        return cls(ok=False, retry=retry, error=error)
+
+
+class Channel(Protocol):
+    name: str
+    rate_limit: float | None  # messages per second for the whole bot, None for unlimited
+
+    async def send(self, delivery: Delivery) -> Sent:
+        """Send one message. Must not raise for platform errors: map them to a ``Sent``."""
+        ...

@@ -1,0 +1,93 @@
+"""A terminal chat: the same flows with no platform at all (the demo, and a debugging aid).
+
+Buttons are shown as numbers; typing a number taps that button of the last message that had
+buttons. Everything else is read as text or a command, as on Telegram.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Awaitable, Callable
+from typing import TextIO
+
+from bot.channels.base import Delivery, Sent
+from flows.events import Address, Choice, Command, Event, Incoming, Start, Text
+from flows.replies import Reply
+
+CHANNEL = "console"
+ADDRESS = Address(CHANNEL, "local")
+
+
+def render(reply: Reply) -> tuple[str, list[str]]:
+    """The text to print and the payloads of its buttons, in number order."""
+    lines = [reply.text]
+    payloads: list[str] = []
+    for row in reply.buttons:
+        for button in row:
+            payloads.append(button.payload)
+            lines.append(f"  [{len(payloads)}] {button.label}")
+    return "\n".join(lines), payloads
+
+
+def parse(line: str, payloads: list[str]) -> Event | None:
+    text = line.strip()
+    if not text:
+        return None
+    if text.isdigit() and payloads:
+        number = int(text)
+        if 1 <= number <= len(payloads):
+            return Choice(payloads[number - 1])
+    if text.startswith("/"):
+        name, _, rest = text[1:].partition(" ")
+        if name.lower() == "start":
+            return Start(rest.strip())
+        return Command(name.lower())
+    return Text(text)
+
+
+def language_from_environment() -> str | None:
+    value = os.environ.get("LC_ALL") or os.environ.get("LANG") or ""
+    code = value.split(".")[0]
+    return None if code in ("", "C", "POSIX") else code
+
+
+class ConsoleChannel:
+    name = CHANNEL
+    rate_limit: float | None = None
+
+    def __init__(self, stdin: TextIO, stdout: TextIO) -> None:
+        self.stdin = stdin
+        self.stdout = stdout
+        self.payloads: list[str] = []
+
+    async def send(self, delivery: Delivery) -> Sent:
+        text, payloads = render(delivery.reply)
+        if payloads:
+            self.payloads = payloads
+        self.stdout.write("\n" + text + "\n")
+        self.stdout.flush()
+        return Sent.success()
+
+    async def run(
+        self,
+        handle: Callable[[Incoming], Awaitable[object]],
+        settle: Callable[[], Awaitable[None]],
+        *,
+        start: str = "",
+    ) -> None:
+        """Chat until end of input. ``settle`` waits until the answers have been printed."""
+        hint = language_from_environment()
+        await handle(Incoming(ADDRESS, Start(start), language_hint=hint))
+        await settle()
+        while True:
+            self.stdout.write("\n> ")
+            self.stdout.flush()
+            line = await asyncio.to_thread(self.stdin.readline)
+            if not line:
+                self.stdout.write("\n")
+                return
+            event = parse(line, self.payloads)
+            if event is not None:
+                await handle(Incoming(ADDRESS, event, language_hint=hint))
+                await settle()

@@ -1,0 +1,70 @@
+"""A realistic fortnight of workshops at seven Serbian centres, for trying the bot locally."""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from flows.clock import Clock
+from storage import queries as q
+from storage.db import Database
+
+CENTRES = (
+    ("krnjaca", "Krnjača", "asylum", "+381 11 000 0101"),
+    ("obrenovac", "Obrenovac", "reception", "+381 11 000 0102"),
+    ("sjenica", "Sjenica", "asylum", "+381 20 000 0103"),
+    ("vranje", "Vranje", "reception", "+381 17 000 0104"),
+    ("presevo", "Preševo", "reception", "+381 17 000 0105"),
+    ("bujanovac", "Bujanovac", "asylum", "+381 17 000 0106"),
+    ("principovac", "Principovac", "reception", "+381 22 000 0107"),
+)
+
+# (title, hour, minutes, capacity, languages, place, weekdays: 0 = Monday)
+WORKSHOPS = (
+    ("Sewing workshop", 10, 90, 12, "ar,fa", "Workshop room", (0, 3)),
+    ("IT basics", 12, 60, 8, "en,ar", "Computer room", (1, 4)),
+    ("Football", 16, 90, 20, "", "Sports field", (2, 5)),
+    ("Art and drawing", 11, 90, 10, "fa,ps", "Children's room", (1, 3)),
+    ("Women's group talk", 14, 60, 8, "ar,fa,ps", "Quiet room", (0, 2, 4)),
+    ("Men's group talk", 18, 60, 8, "ar,ur,fa", "Quiet room", (1,)),
+    ("Serbian for beginners", 9, 60, 15, "en,ar", "Classroom", (0, 2)),
+    ("Music together", 17, 60, 12, "", "Hall", (5,)),
+)
+
+DAYS = 14
+
+
+def seed(database: Database, clock: Clock, zone: str = "Europe/Belgrade") -> tuple[int, int]:
+    """Add the demo centres and a fortnight of sessions from today; returns the counts."""
+    now = clock.now()
+    local_today = now.astimezone(ZoneInfo(zone)).date()
+    sessions = 0
+    with database.session() as db:
+        for index, (slug, name, kind, contact) in enumerate(CENTRES):
+            centre = q.centre_by_slug(db, slug) or q.add_centre(
+                db, slug=slug, name=name, kind=kind, timezone=zone, contact=contact, now=now
+            )
+            assert centre.id is not None
+            for day in range(DAYS):
+                date = local_today + timedelta(days=day)
+                for n, (title, hour, minutes, capacity, langs, place, weekdays) in enumerate(
+                    WORKSHOPS
+                ):
+                    if date.weekday() not in weekdays or (n + index) % 3 == 2:
+                        continue  # each centre runs a different mix
+                    starts = datetime.combine(date, time(hour), ZoneInfo(zone))
+                    if starts <= now:
+                        continue
+                    q.add_session(
+                        db,
+                        centre_id=centre.id,
+                        title=title,
+                        starts_at=starts,
+                        minutes=minutes,
+                        capacity=capacity,
+                        languages=[code for code in langs.split(",") if code],
+                        place=place,
+                        now=now,
+                    )
+                    sessions += 1
+    return len(CENTRES), sessions

@@ -1,0 +1,109 @@
+"""From a parsed update to replies on their way.
+
+Updates from one person are handled one after another, in arrival order; different people are
+handled at the same time. The conversation itself is synchronous database work, so it runs on
+a small thread pool and never blocks the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+from bot.channels.base import Delivery
+from bot.outbox import Outbox
+from flows.conversation import Conversation
+from flows.events import Address, Incoming
+from flows.replies import Outcome
+
+log = logging.getLogger(__name__)
+
+
+class KeyedSerial:
+    """One asyncio lock per key, forgotten when nobody holds or waits for it."""
+
+    def __init__(self) -> None:
+        self._locks: dict[object, tuple[asyncio.Lock, int]] = {}
+
+    async def __call__(self, key: object) -> _Held:
+        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
+        self._locks[key] = (lock, users + 1)
+        await lock.acquire()
+        return _Held(self, key, lock)
+
+    def _release(self, key: object, lock: asyncio.Lock) -> None:
+        lock.release()
+        _, users = self._locks[key]
+        if users <= 1:
+            del self._locks[key]
+        else:
+            self._locks[key] = (lock, users - 1)
+
+    def __len__(self) -> int:
+        return len(self._locks)
+
+
+class _Held:
+    def __init__(self, owner: KeyedSerial, key: object, lock: asyncio.Lock) -> None:
+        self._owner, self._key, self._lock = owner, key, lock
+
+    async def __aenter__(self) -> None:
+        return None
+
+    async def __aexit__(self, *exc: object) -> None:
+        self._owner._release(self._key, self._lock)
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        conversation: Conversation,
+        outbox: Outbox,
+        *,
+        on_notify: Callable[[], None] = lambda: None,
+        threads: int = 8,
+    ) -> None:
+        self.conversation = conversation
+        self.outbox = outbox
+        self.on_notify = on_notify
+        self._serial = KeyedSerial()
+        self._executor = ThreadPoolExecutor(threads, thread_name_prefix="flows")
+        self._tasks: set[asyncio.Task[Outcome]] = set()
+
+    def submit(self, incoming: Incoming, *, edit: str | None = None) -> asyncio.Task[Outcome]:
+        """Handle an update in the background, in order with that person's earlier ones."""
+        task = asyncio.create_task(self.handle(incoming, edit=edit))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def handle(self, incoming: Incoming, *, edit: str | None = None) -> Outcome:
+        async with await self._serial(incoming.address):
+            loop = asyncio.get_running_loop()
+            try:
+                outcome = await loop.run_in_executor(
+                    self._executor, self.conversation.handle, incoming
+                )
+            except Exception:
+                log.exception("handling an update failed")
+                return Outcome()
+            self._send(incoming.address, outcome, edit)
+        if outcome.notify:
+            self.on_notify()
+        return outcome
+
+    def _send(self, address: Address, outcome: Outcome, edit: str | None) -> None:
+        for index, reply in enumerate(outcome.replies):
+            # Only the first reply may take the place of the tapped message.
+            target = edit if (index == 0 and reply.replace) else None
+            self.outbox.submit(Delivery(address, reply, edit=target))
+
+    async def join(self) -> None:
+        """Wait for every submitted update to be handled (not yet sent: see Outbox.join)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=True, cancel_futures=True)

@@ -1,0 +1,82 @@
+"""Configuration from the environment or ``.env``. Every setting is listed in the README."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from storage.db import sqlite_path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    data_dir: Path = Field(default=Path("data"), description="Folder of the embedded database")
+    database_url: str | None = Field(default=None, description="SQLAlchemy URL; SQLite if unset")
+    data_key: SecretStr | None = Field(default=None, description="Secret for data at rest")
+    telegram_bot_token: SecretStr | None = None
+    telegram_api_url: str = "https://api.telegram.org"
+    telegram_rate_limit: float = Field(default=30.0, gt=0, description="messages per second")
+    chat_rate_limit: float = Field(default=1.0, gt=0, description="messages per second per chat")
+    chat_burst: int = Field(default=3, ge=1)
+    timezone: str = "Europe/Belgrade"
+    locales_dir: Path = PROJECT_ROOT / "locales"
+    notify_interval: float = Field(default=5.0, gt=0)
+    log_level: str = "INFO"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}") from None
+        return value
+
+    @field_validator("telegram_api_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+    @field_validator("database_url")
+    @classmethod
+    def _supported_database(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("sqlite", "postgres")):
+            raise ValueError("only sqlite:/// and postgresql:// URLs are supported")
+        return value
+
+    @property
+    def database(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'workshopbot.sqlite3'}"
+
+    @property
+    def embedded(self) -> bool:
+        """True when the database is the embedded SQLite file."""
+        return sqlite_path(self.database) is not None
+
+    @property
+    def key_file(self) -> Path:
+        """Where the embedded default keeps its data key: beside the database, not in it."""
+        path = sqlite_path(self.database)
+        folder = path.parent if path is not None else self.data_dir
+        return folder / "workshopbot.key"
+
+
+def describe_error(error: Exception) -> str:
+    """One line for a bad setting, naming the environment variable."""
+    errors = getattr(error, "errors", None)
+    if callable(errors):
+        parts = []
+        for item in errors():
+            name = "_".join(str(part) for part in item.get("loc", ())).upper() or "SETTINGS"
+            message = str(item.get("msg", "invalid")).removeprefix("Value error, ")
+            parts.append(f"{name}: {message}")
+        return "; ".join(parts)
+    return str(error)

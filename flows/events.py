@@ -1,0 +1,67 @@
+"""What a person can do, in one neutral vocabulary every channel translates into."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Address:
+    """Who a message is for: a channel and that channel's id for the person's chat."""
+
+    channel: str  # "telegram", "viber", "console"
+    user_key: str
+
+
+@dataclass(frozen=True)
+class Start:
+    """The person opened the bot, maybe through a centre's link (``payload`` is its slug)."""
+
+    payload: str = ""
+
+
+@dataclass(frozen=True)
+class Command:
+    """A slash command other than /start, such as /menu or /help (name without the slash)."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class Text:
+    text: str
+
+
+@dataclass(frozen=True)
+class Choice:
+    """A button was tapped; ``payload`` is the opaque data the button carried."""
+
+    payload: str
+
+
+@dataclass(frozen=True)
+class Unsupported:
+    """Something the bot cannot read: ``kind`` is e.g. "sticker", "photo", "voice"."""
+
+    kind: str
+
+
+@dataclass(frozen=True)
+class Unsubscribed:
+    """The person left (Viber unsubscribe); nothing may be sent until they come back."""
+
+
+Event = Start | Command | Text | Choice | Unsupported | Unsubscribed
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """One event from one person, with what the channel knows that the flows may use.
+
+    ``language_hint`` is the language the person's app reports; it is used to offer that
+    language first and is never stored.
+    """
+
+    address: Address
+    event: Event
+    language_hint: str | None = None

@@ -1,0 +1,163 @@
+"""Translations, one translator per person and never a process-wide language.
+
+Catalogs are the ``.po`` files in ``locales/``; they are compiled in memory when the bot starts
+(so a compiled file can never be stale), and start-up fails if one does not parse. A language
+is offered to people once its catalog exists.
+
+Right-to-left text: every value put into an Arabic (or other RTL) sentence is wrapped in Unicode
+isolates, so a Latin workshop title, a time or a number keeps its place and order, and every
+line starts with a right-to-left mark so apps lay the paragraph out from the right.
+"""
+
+from __future__ import annotations
+
+import gettext
+import io
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from babel import Locale
+from babel.dates import format_skeleton
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.numbers import format_decimal
+from babel.support import Translations
+
+DEFAULT_LOCALE = "en"
+FSI, PDI, RLM = "\u2068", "\u2069", "\u200f"
+
+# Names people recognise their language by, written in that language.
+AUTONYMS: Mapping[str, str] = {
+    "en": "English",
+    "ar": "العربية",
+    "fa": "فارسی / دری",
+    "ps": "پښتو",
+    "ur": "اردو",
+    "tr": "Türkçe",
+    "fr": "Français",
+    "uk": "Українська",
+    "ru": "Русский",
+    "es": "Español",
+    "ckb": "کوردی",
+    "sr_Latn": "Srpski",
+}
+
+# The order languages are offered in, after the one the person's app reports.
+OFFER_ORDER = tuple(AUTONYMS)
+
+
+def N_(message: str) -> str:
+    """Mark a string for extraction where it is defined; translate it where it is shown."""
+    return message
+
+
+class CatalogError(RuntimeError):
+    pass
+
+
+class Translator:
+    """Gettext with named placeholders, CLDR plurals and Babel formatting for one locale."""
+
+    def __init__(self, code: str, translations: gettext.NullTranslations) -> None:
+        self.code = code
+        self.locale = Locale.parse(code)
+        self.rtl = self.locale.character_order == "right-to-left"
+        self._translations = translations
+
+    def _(self, message: str, /, **values: Any) -> str:
+        return self._format(self._translations.gettext(message), values)
+
+    def ngettext(self, singular: str, plural: str, n: int, /, **values: Any) -> str:
+        values.setdefault("count", self.number(n))
+        return self._format(self._translations.ngettext(singular, plural, n), values)
+
+    def number(self, n: int) -> str:
+        return format_decimal(n, locale=self.locale)
+
+    def day(self, moment: datetime, zone: str) -> str:
+        """A day as people say it here: "Tue, Dec 1", "الثلاثاء، 1 ديسمبر", "uto 1. dec"."""
+        return format_skeleton("MMMEd", moment, tzinfo=ZoneInfo(zone), locale=self.locale)
+
+    def time(self, moment: datetime, zone: str) -> str:
+        return format_skeleton("Hm", moment, tzinfo=ZoneInfo(zone), locale=self.locale)
+
+    def when(self, moment: datetime, zone: str) -> str:
+        return self._("{day}, {time}", day=self.day(moment, zone), time=self.time(moment, zone))
+
+    def language_name(self, code: str) -> str:
+        return AUTONYMS.get(code) or Locale.parse(code).get_display_name(code) or code
+
+    def lines(self, lines: Iterable[str]) -> str:
+        """Join paragraphs; in RTL languages each starts with a right-to-left mark."""
+        if not self.rtl:
+            return "\n".join(lines)
+        return "\n".join(RLM + line if line else line for line in lines)
+
+    def _format(self, template: str, values: Mapping[str, Any]) -> str:
+        if not values:
+            return template
+        if self.rtl:
+            values = {key: f"{FSI}{value}{PDI}" for key, value in values.items()}
+        return template.format(**values)
+
+
+class Catalogs:
+    """Every compiled catalog, loaded once at start."""
+
+    def __init__(self, translations: Mapping[str, gettext.NullTranslations]) -> None:
+        self._translations = dict(translations)
+        self._translations.setdefault(DEFAULT_LOCALE, gettext.NullTranslations())
+        self._cache: dict[str, Translator] = {}
+
+    @classmethod
+    def load(cls, directory: Path) -> Catalogs:
+        found: dict[str, gettext.NullTranslations] = {}
+        for po_path in sorted(directory.glob("*/LC_MESSAGES/messages.po")):
+            code = po_path.parent.parent.name
+            found[code] = _compile(po_path, code)
+        if not found:
+            raise CatalogError(f"no translation catalogs found in {directory}")
+        return cls(found)
+
+    @property
+    def codes(self) -> list[str]:
+        """Languages people can choose, in the order they are offered."""
+        known = [code for code in OFFER_ORDER if code in self._translations]
+        return known + sorted(set(self._translations) - set(known))
+
+    def supports(self, code: str | None) -> bool:
+        return code is not None and code in self._translations
+
+    def match(self, hint: str | None) -> str | None:
+        """The supported language closest to what an app reports ("ar-EG" → "ar")."""
+        if not hint:
+            return None
+        hint = hint.replace("-", "_")
+        if hint in self._translations:
+            return hint
+        base = hint.split("_")[0].lower()
+        if base == "sr":
+            return "sr_Latn" if "sr_Latn" in self._translations else None
+        return base if base in self._translations else None
+
+    def translator(self, code: str | None) -> Translator:
+        code = code if self.supports(code) else DEFAULT_LOCALE
+        assert code is not None
+        if code not in self._cache:
+            self._cache[code] = Translator(code, self._translations[code])
+        return self._cache[code]
+
+
+def _compile(po_path: Path, code: str) -> gettext.NullTranslations:
+    try:
+        with po_path.open("rb") as handle:
+            catalog = read_po(handle, locale=code, abort_invalid=True)
+    except Exception as error:
+        raise CatalogError(f"{po_path}: {error}") from error
+    buffer = io.BytesIO()
+    write_mo(buffer, catalog, use_fuzzy=False)
+    buffer.seek(0)
+    return Translations(fp=buffer)

@@ -1,0 +1,46 @@
+"""What the flows answer. Channels render these; they never see platform types."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from flows.events import Address
+
+
+@dataclass(frozen=True)
+class Button:
+    label: str
+    payload: str  # short, opaque, never a label: at most 64 bytes (Telegram's limit)
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A message. ``buttons`` are rows; ``replace`` says the reply may take the place of the
+    message whose button was tapped (a channel that can edit messages does so).
+    ``rtl`` marks text in a right-to-left language, for channels that need to know."""
+
+    text: str
+    buttons: tuple[tuple[Button, ...], ...] = ()
+    replace: bool = False
+    rtl: bool = False
+
+    def payloads(self) -> set[str]:
+        return {button.payload for row in self.buttons for button in row}
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """A reply addressed to someone: the person who wrote, or another (a seat handed on)."""
+
+    address: Address
+    reply: Reply
+    person_id: int | None = None  # set when the recipient is a stored person
+    bot_initiated: bool = False
+
+
+@dataclass
+class Outcome:
+    """Everything one event produced: replies to the writer and messages owed to others."""
+
+    replies: list[Reply] = field(default_factory=list)
+    notify: bool = False  # notifications were queued in the database; deliver them soon

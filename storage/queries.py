@@ -1,0 +1,478 @@
+"""Named queries: the only place that knows how rows are read and changed.
+
+Flows call these with a session from :meth:`storage.db.Database.session`; they never build SQL.
+Booking changes lock the workshop session row first (``FOR UPDATE`` on PostgreSQL; SQLite's
+``BEGIN IMMEDIATE`` already serialises writers), so the last seat is given exactly once.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import func, update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from storage.identity import Vault
+from storage.models import (
+    Booking,
+    BookingStatus,
+    Centre,
+    Notification,
+    Person,
+    WorkshopSession,
+)
+
+# --- centres -------------------------------------------------------------------------------
+
+
+def list_centres(db: Session) -> list[Centre]:
+    return list(db.exec(select(Centre).order_by(col(Centre.name))))
+
+
+def centre_by_slug(db: Session, slug: str) -> Centre | None:
+    return db.exec(select(Centre).where(Centre.slug == slug)).first()
+
+
+def centre_by_id(db: Session, centre_id: int) -> Centre | None:
+    return db.get(Centre, centre_id)
+
+
+def add_centre(
+    db: Session,
+    *,
+    slug: str,
+    name: str,
+    kind: str,
+    timezone: str,
+    contact: str | None,
+    now: datetime,
+) -> Centre:
+    centre = Centre(
+        slug=slug, name=name, kind=kind, timezone=timezone, contact=contact, created_at=now
+    )
+    db.add(centre)
+    db.flush()
+    return centre
+
+
+# --- people --------------------------------------------------------------------------------
+
+
+def find_person(db: Session, vault: Vault, channel: str, user_key: str) -> Person | None:
+    key_hash = vault.lookup_hash(channel, user_key)
+    return db.exec(select(Person).where(Person.key_hash == key_hash)).first()
+
+
+def create_person(
+    db: Session,
+    vault: Vault,
+    *,
+    channel: str,
+    user_key: str,
+    locale: str,
+    centre_id: int | None,
+    now: datetime,
+) -> Person:
+    """Store a person who has just agreed to the notice (or return them if they exist)."""
+    existing = find_person(db, vault, channel, user_key)
+    if existing is not None:
+        return existing
+    person = Person(
+        key_hash=vault.lookup_hash(channel, user_key),
+        channel=channel,
+        address_enc=vault.seal(user_key),
+        locale=locale,
+        centre_id=centre_id,
+        consented_at=now,
+        last_seen_at=now,
+    )
+    try:
+        with db.begin_nested():
+            db.add(person)
+    except IntegrityError:
+        # Two first taps on "I agree" raced; the other one stored the person.
+        found = find_person(db, vault, channel, user_key)
+        assert found is not None
+        return found
+    return person
+
+
+def person_by_id(db: Session, person_id: int) -> Person | None:
+    return db.get(Person, person_id)
+
+
+def set_reachable(
+    db: Session, vault: Vault, channel: str, user_key: str, *, reachable: bool
+) -> bool:
+    """Mark a person (un)reachable; False when no such person is stored."""
+    result = db.execute(
+        update(Person)
+        .where(col(Person.key_hash) == vault.lookup_hash(channel, user_key))
+        .values(unreachable=not reachable)
+    )
+    return bool(getattr(result, "rowcount", 0))
+
+
+def load_state(person: Person) -> dict[str, Any]:
+    try:
+        data = json.loads(person.state_data or "{}")
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def save_state(person: Person, state: str, data: dict[str, Any] | None = None) -> None:
+    person.state = state
+    person.state_data = json.dumps(data or {}, separators=(",", ":"))
+
+
+def delete_person(db: Session, person: Person) -> None:
+    """Erase a person and everything linked to them (bookings, pending notifications)."""
+    db.execute(Booking.__table__.delete().where(Booking.__table__.c.person_id == person.id))  # type: ignore[attr-defined]
+    db.execute(
+        Notification.__table__.delete().where(Notification.__table__.c.person_id == person.id)  # type: ignore[attr-defined]
+    )
+    db.delete(person)
+
+
+def count_people(db: Session) -> int:
+    return int(db.exec(select(func.count()).select_from(Person)).one())
+
+
+# --- workshop sessions ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SessionView:
+    session: WorkshopSession
+    taken: int
+
+    @property
+    def seats_left(self) -> int:
+        return max(0, self.session.capacity - self.taken)
+
+
+def _taken_subquery() -> Any:
+    return (
+        select(Booking.session_id, func.count().label("taken"))
+        .where(Booking.status == BookingStatus.CONFIRMED)
+        .group_by(col(Booking.session_id))
+        .subquery()
+    )
+
+
+def upcoming_sessions(
+    db: Session, centre_id: int, now: datetime, *, limit: int = 8
+) -> list[SessionView]:
+    """Bookable sessions at a centre: not started, not cancelled, soonest first."""
+    taken = _taken_subquery()
+    rows = db.exec(
+        select(WorkshopSession, func.coalesce(taken.c.taken, 0))
+        .outerjoin(taken, taken.c.session_id == WorkshopSession.id)
+        .where(
+            WorkshopSession.centre_id == centre_id,
+            col(WorkshopSession.starts_at) > now,
+            col(WorkshopSession.cancelled_at).is_(None),
+        )
+        .order_by(col(WorkshopSession.starts_at), col(WorkshopSession.id))
+        .limit(limit)
+    )
+    return [SessionView(session, int(count)) for session, count in rows]
+
+
+def session_view(db: Session, session_id: int) -> SessionView | None:
+    session = db.get(WorkshopSession, session_id)
+    if session is None:
+        return None
+    return SessionView(session, _confirmed_count(db, session_id))
+
+
+def list_sessions(
+    db: Session, *, centre_id: int | None = None, since: datetime | None = None
+) -> list[SessionView]:
+    taken = _taken_subquery()
+    query = select(WorkshopSession, func.coalesce(taken.c.taken, 0)).outerjoin(
+        taken, taken.c.session_id == WorkshopSession.id
+    )
+    if centre_id is not None:
+        query = query.where(WorkshopSession.centre_id == centre_id)
+    if since is not None:
+        query = query.where(col(WorkshopSession.starts_at) >= since)
+    query = query.order_by(col(WorkshopSession.starts_at), col(WorkshopSession.id))
+    return [SessionView(session, int(count)) for session, count in db.exec(query)]
+
+
+def add_session(
+    db: Session,
+    *,
+    centre_id: int,
+    title: str,
+    starts_at: datetime,
+    minutes: int,
+    capacity: int,
+    languages: list[str],
+    place: str | None,
+    now: datetime,
+) -> WorkshopSession:
+    session = WorkshopSession(
+        centre_id=centre_id,
+        title=title,
+        starts_at=starts_at,
+        minutes=minutes,
+        capacity=capacity,
+        languages=",".join(languages),
+        place=place,
+        created_at=now,
+    )
+    db.add(session)
+    db.flush()
+    return session
+
+
+def cancel_session(db: Session, session_id: int, now: datetime) -> int | None:
+    """Cancel a session, cancel its bookings and owe each booker a message.
+
+    Returns how many people will be told, or None if there is no such session or it was
+    already cancelled.
+    """
+    session = _lock_session(db, session_id)
+    if session is None or session.cancelled_at is not None:
+        return None
+    session.cancelled_at = now
+    db.add(session)
+    bookings = db.exec(
+        select(Booking).where(
+            Booking.session_id == session_id,
+            col(Booking.status).in_([BookingStatus.CONFIRMED, BookingStatus.WAITLISTED]),
+        )
+    ).all()
+    for booking in bookings:
+        booking.status = BookingStatus.CANCELLED
+        booking.updated_at = now
+        db.add(booking)
+        _owe(db, booking.person_id, "session_cancelled", session_id, now)
+    return len(bookings)
+
+
+def _lock_session(db: Session, session_id: int) -> WorkshopSession | None:
+    return db.exec(
+        select(WorkshopSession).where(WorkshopSession.id == session_id).with_for_update()
+    ).first()
+
+
+def _confirmed_count(db: Session, session_id: int) -> int:
+    return int(
+        db.exec(
+            select(func.count())
+            .select_from(Booking)
+            .where(Booking.session_id == session_id, Booking.status == BookingStatus.CONFIRMED)
+        ).one()
+    )
+
+
+# --- bookings ------------------------------------------------------------------------------
+
+
+class BookOutcome(StrEnum):
+    CONFIRMED = "confirmed"
+    WAITLISTED = "waitlisted"
+    ALREADY_CONFIRMED = "already_confirmed"
+    ALREADY_WAITLISTED = "already_waitlisted"
+    UNAVAILABLE = "unavailable"  # missing, cancelled, already started, or at another centre
+
+
+@dataclass(frozen=True)
+class BookResult:
+    outcome: BookOutcome
+    position: int = 0
+    booking_id: int | None = None
+
+
+def waitlist_position(db: Session, booking: Booking) -> int:
+    ahead = db.exec(
+        select(func.count())
+        .select_from(Booking)
+        .where(
+            Booking.session_id == booking.session_id,
+            Booking.status == BookingStatus.WAITLISTED,
+            col(Booking.queue_no) < booking.queue_no,
+        )
+    ).one()
+    return int(ahead) + 1
+
+
+def book(
+    db: Session, *, person_id: int, session_id: int, centre_id: int | None, now: datetime
+) -> BookResult:
+    """Give a seat if one is free, else a waitlist place; idempotent for the same person."""
+    session = _lock_session(db, session_id)
+    if (
+        session is None
+        or session.cancelled_at is not None
+        or session.starts_at <= now
+        or session.centre_id != centre_id
+    ):
+        return BookResult(BookOutcome.UNAVAILABLE)
+    booking = db.exec(
+        select(Booking).where(Booking.session_id == session_id, Booking.person_id == person_id)
+    ).first()
+    if booking is not None and booking.status == BookingStatus.CONFIRMED:
+        return BookResult(BookOutcome.ALREADY_CONFIRMED, booking_id=booking.id)
+    if booking is not None and booking.status == BookingStatus.WAITLISTED:
+        return BookResult(
+            BookOutcome.ALREADY_WAITLISTED, waitlist_position(db, booking), booking.id
+        )
+    has_seat = _confirmed_count(db, session_id) < session.capacity
+    if booking is None:
+        booking = Booking(
+            session_id=session_id, person_id=person_id, created_at=now, updated_at=now, status=""
+        )
+    booking.updated_at = now
+    if has_seat:
+        booking.status = BookingStatus.CONFIRMED
+    else:
+        booking.status = BookingStatus.WAITLISTED
+        booking.queue_no = _next_queue_no(db, session_id)
+    db.add(booking)
+    db.flush()
+    if has_seat:
+        return BookResult(BookOutcome.CONFIRMED, booking_id=booking.id)
+    return BookResult(BookOutcome.WAITLISTED, waitlist_position(db, booking), booking.id)
+
+
+def _next_queue_no(db: Session, session_id: int) -> int:
+    highest = db.exec(
+        select(func.max(Booking.queue_no)).where(Booking.session_id == session_id)
+    ).one()
+    return int(highest or 0) + 1
+
+
+class CancelOutcome(StrEnum):
+    CANCELLED = "cancelled"
+    NOT_FOUND = "not_found"  # no such booking, or someone else's
+    ALREADY_CANCELLED = "already_cancelled"
+
+
+@dataclass(frozen=True)
+class CancelResult:
+    outcome: CancelOutcome
+    session_id: int | None = None
+    promoted_person_id: int | None = None
+
+
+def cancel_booking(db: Session, *, person_id: int, booking_id: int, now: datetime) -> CancelResult:
+    """Cancel one's own booking; a freed seat goes to the first on the waitlist at once."""
+    found = db.get(Booking, booking_id)
+    if found is None or found.person_id != person_id:
+        return CancelResult(CancelOutcome.NOT_FOUND)
+    session = _lock_session(db, found.session_id)
+    db.refresh(found)  # re-read under the lock
+    if session is None:
+        return CancelResult(CancelOutcome.NOT_FOUND)
+    if found.status == BookingStatus.CANCELLED:
+        return CancelResult(CancelOutcome.ALREADY_CANCELLED, session.id)
+    freed_seat = found.status == BookingStatus.CONFIRMED
+    found.status = BookingStatus.CANCELLED
+    found.updated_at = now
+    db.add(found)
+    db.flush()
+    promoted: int | None = None
+    if freed_seat and session.cancelled_at is None and session.starts_at > now:
+        promoted = _promote_next(db, session, now)
+    return CancelResult(CancelOutcome.CANCELLED, session.id, promoted)
+
+
+def _promote_next(db: Session, session: WorkshopSession, now: datetime) -> int | None:
+    assert session.id is not None
+    if _confirmed_count(db, session.id) >= session.capacity:
+        return None
+    first = db.exec(
+        select(Booking)
+        .where(Booking.session_id == session.id, Booking.status == BookingStatus.WAITLISTED)
+        .order_by(col(Booking.queue_no))
+        .limit(1)
+    ).first()
+    if first is None:
+        return None
+    first.status = BookingStatus.CONFIRMED
+    first.updated_at = now
+    db.add(first)
+    _owe(db, first.person_id, "seat_offered", session.id, now)
+    return first.person_id
+
+
+@dataclass(frozen=True)
+class BookingView:
+    booking: Booking
+    session: WorkshopSession
+    position: int  # 0 when confirmed
+
+
+def person_bookings(db: Session, person_id: int, now: datetime) -> list[BookingView]:
+    """A person's seats and waitlist places for sessions that have not started."""
+    rows = db.exec(
+        select(Booking, WorkshopSession)
+        .join(WorkshopSession, col(WorkshopSession.id) == Booking.session_id)
+        .where(
+            Booking.person_id == person_id,
+            col(Booking.status).in_([BookingStatus.CONFIRMED, BookingStatus.WAITLISTED]),
+            col(WorkshopSession.starts_at) > now,
+        )
+        .order_by(col(WorkshopSession.starts_at))
+    ).all()
+    return [
+        BookingView(
+            booking,
+            session,
+            waitlist_position(db, booking) if booking.status == BookingStatus.WAITLISTED else 0,
+        )
+        for booking, session in rows
+    ]
+
+
+def booking_for(db: Session, person_id: int, session_id: int) -> Booking | None:
+    return db.exec(
+        select(Booking).where(Booking.session_id == session_id, Booking.person_id == person_id)
+    ).first()
+
+
+def count_bookings(db: Session, person_id: int) -> int:
+    return int(
+        db.exec(
+            select(func.count()).select_from(Booking).where(Booking.person_id == person_id)
+        ).one()
+    )
+
+
+# --- notifications (transactional outbox) -----------------------------------------------------
+
+
+def _owe(db: Session, person_id: int, kind: str, session_id: int | None, now: datetime) -> None:
+    db.add(Notification(person_id=person_id, kind=kind, session_id=session_id, created_at=now))
+
+
+def pending_notifications(
+    db: Session, channels: set[str], *, limit: int = 200
+) -> list[tuple[Notification, Person]]:
+    """Owed notifications for people on the given channels, oldest first."""
+    rows = db.exec(
+        select(Notification, Person)
+        .join(Person, col(Person.id) == Notification.person_id)
+        .where(col(Notification.sent_at).is_(None), col(Person.channel).in_(channels))
+        .order_by(col(Notification.id))
+        .limit(limit)
+    )
+    return list(rows.all())
+
+
+def mark_notification(db: Session, notification_id: int, now: datetime) -> None:
+    db.execute(
+        update(Notification)
+        .where(col(Notification.id) == notification_id)
+        .values(sent_at=now, attempts=Notification.attempts + 1)
+    )
