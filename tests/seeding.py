@@ -1,0 +1,71 @@
+"""Small, explicit test data."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from storage import queries as q
+from storage.db import Database
+
+
+@dataclass
+class World:
+    krnjaca: int
+    obrenovac: int
+    sewing: int  # Krnjača, tomorrow, 12 seats
+    it: int  # Krnjača, in two days, 2 seats
+    past: int  # Krnjača, started an hour ago
+    cancelled: int  # Krnjača, cancelled by the operator
+    elsewhere: int  # Obrenovac
+
+
+def seed(database: Database, now: datetime) -> World:
+    with database.session() as db:
+        krnjaca = q.add_centre(
+            db,
+            slug="krnjaca",
+            name="Krnjača",
+            kind="asylum",
+            timezone="Europe/Belgrade",
+            contact="+381 11 000 0101",
+            now=now,
+        )
+        obrenovac = q.add_centre(
+            db,
+            slug="obrenovac",
+            name="Obrenovac",
+            kind="reception",
+            timezone="Europe/Belgrade",
+            contact=None,
+            now=now,
+        )
+        assert krnjaca.id and obrenovac.id
+
+        def add(centre: int, title: str, hours: float, capacity: int, langs: str = "") -> int:
+            session = q.add_session(
+                db,
+                centre_id=centre,
+                title=title,
+                starts_at=now + timedelta(hours=hours),
+                minutes=90,
+                capacity=capacity,
+                languages=[c for c in langs.split(",") if c],
+                place="Room 2",
+                now=now,
+            )
+            assert session.id is not None
+            return session.id
+
+        world = World(
+            krnjaca=krnjaca.id,
+            obrenovac=obrenovac.id,
+            sewing=add(krnjaca.id, "Sewing workshop", 26, 12, "ar,fa"),
+            it=add(krnjaca.id, "IT basics", 50, 2),
+            past=add(krnjaca.id, "Yesterday's art", -1, 10),
+            cancelled=add(krnjaca.id, "Cancelled football", 30, 10),
+            elsewhere=add(obrenovac.id, "Obrenovac sewing", 26, 10),
+        )
+    with database.session() as db:
+        q.cancel_session(db, world.cancelled, now)
+    return world
