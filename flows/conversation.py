@@ -350,9 +350,9 @@ class Conversation:
         assert view is not None and centre is not None
         t = turn.t
         session = view.session
-        what = [f"▪️ {session.title}", f"🕒 {t.when(session.starts_at, centre.timezone)}"]
+        what = [f"▪️ {t.iso(session.title)}", f"🕒 {t.when(session.starts_at, centre.timezone)}"]
         if session.place:
-            what.append(f"📍 {session.place}")
+            what.append(f"📍 {t.iso(session.place)}")
         position = t.number(result.position)
         lines = {
             q.BookOutcome.CONFIRMED: [

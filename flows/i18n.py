@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import gettext
 import io
+import re
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from pathlib import Path
@@ -27,6 +28,7 @@ from babel.numbers import format_decimal
 from babel.support import Translations
 
 DEFAULT_LOCALE = "en"
+_PLACEHOLDER = re.compile(r"\{(\w*)[^{}]*\}")
 FSI, PDI, RLM = "\u2068", "\u2069", "\u200f"
 
 # Names people recognise their language by, written in that language.
@@ -90,6 +92,10 @@ class Translator:
     def language_name(self, code: str) -> str:
         return AUTONYMS.get(code) or Locale.parse(code).get_display_name(code) or code
 
+    def iso(self, value: str) -> str:
+        """A value (a title, a place) set apart so it cannot reorder the text around it."""
+        return f"{FSI}{value}{PDI}" if self.rtl else value
+
     def lines(self, lines: Iterable[str]) -> str:
         """Join paragraphs; in RTL languages each starts with a right-to-left mark."""
         if not self.rtl:
@@ -100,7 +106,7 @@ class Translator:
         if not values:
             return template
         if self.rtl:
-            values = {key: f"{FSI}{value}{PDI}" for key, value in values.items()}
+            values = {key: self.iso(str(value)) for key, value in values.items()}
         return template.format(**values)
 
 
@@ -157,7 +163,26 @@ def _compile(po_path: Path, code: str) -> gettext.NullTranslations:
             catalog = read_po(handle, locale=code, abort_invalid=True)
     except Exception as error:
         raise CatalogError(f"{po_path}: {error}") from error
+    for message in catalog:
+        if not message.id or message.fuzzy:
+            continue
+        ids = _texts(message.id)
+        allowed = set(_PLACEHOLDER.findall(" ".join(ids)))
+        for string in _texts(message.string):
+            unknown = set(_PLACEHOLDER.findall(string)) - allowed
+            if unknown:
+                # str.format would fail on it the first time someone reads that message.
+                raise CatalogError(f"{po_path}: {ids[0]!r} uses unknown {sorted(unknown)}")
     buffer = io.BytesIO()
     write_mo(buffer, catalog, use_fuzzy=False)
     buffer.seek(0)
     return Translations(fp=buffer)
+
+
+def _texts(value: object) -> list[str]:
+    """A catalog entry's id or string as a list (plural entries hold several)."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list | tuple):
+        return [item for item in value if isinstance(item, str)]
+    return []

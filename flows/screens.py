@@ -181,7 +181,7 @@ def workshops(t: Translator, centre: Centre, views: Sequence[SessionView]) -> Re
     for view in views:
         session = view.session
         lines.append("")
-        lines.append(f"▪️ {session.title}")
+        lines.append(f"▪️ {t.iso(session.title)}")
         lines.append(f"🕒 {t.when(session.starts_at, centre.timezone)}")
         lines.append(f"🪑 {seats(t, view)}")
         spoken = languages(t, session)
@@ -202,12 +202,12 @@ def workshops(t: Translator, centre: Centre, views: Sequence[SessionView]) -> Re
 def details(t: Translator, centre: Centre, view: SessionView, booking: BookingView | None) -> Reply:
     session = view.session
     lines = [
-        f"▪️ {session.title}",
+        f"▪️ {t.iso(session.title)}",
         f"🕒 {t.when(session.starts_at, centre.timezone)}",
         "⏱️ " + t.ngettext("{count} minute", "{count} minutes", session.minutes),
     ]
     if session.place:
-        lines.append(f"📍 {session.place}")
+        lines.append(f"📍 {t.iso(session.place)}")
     spoken = languages(t, session)
     if spoken:
         lines.append(f"🗣️ {spoken}")
@@ -244,9 +244,9 @@ def my_bookings(t: Translator, centre_zone: str, views: Sequence[BookingView]) -
         when = t.when(view.session.starts_at, centre_zone)
         lines.append("")
         if view.position == 0:
-            lines.append(f"✅ {view.session.title}")
+            lines.append(f"✅ {t.iso(view.session.title)}")
         else:
-            lines.append(f"⏳ {view.session.title}")
+            lines.append(f"⏳ {t.iso(view.session.title)}")
             lines.append(t._("Waitlist number {position}", position=t.number(view.position)))
         lines.append(f"🕒 {when}")
         label = t._(
@@ -305,7 +305,7 @@ def erased(t: Translator) -> Reply:
 def seat_offered(t: Translator, session: WorkshopSession, zone: str, booking_id: int) -> Reply:
     lines = [
         "🎉 " + t._("Good news: a seat became free and it is yours."),
-        f"▪️ {session.title}",
+        f"▪️ {t.iso(session.title)}",
         f"🕒 {t.when(session.starts_at, zone)}",
         t._("If you cannot come, please cancel so someone else can have the seat."),
     ]
@@ -319,7 +319,7 @@ def seat_offered(t: Translator, session: WorkshopSession, zone: str, booking_id:
 def session_cancelled(t: Translator, session: WorkshopSession, zone: str) -> Reply:
     lines = [
         t._("We are sorry: this workshop was cancelled."),
-        f"▪️ {session.title}",
+        f"▪️ {t.iso(session.title)}",
         f"🕒 {t.when(session.starts_at, zone)}",
     ]
     rows = [[("📅 " + t._("Other workshops"), p.WORKSHOPS)]]

@@ -11,7 +11,7 @@ from bot.app import App
 from flows.clock import FakeClock
 from flows.events import Address
 from storage import queries as q
-from storage.models import Booking, BookingStatus, Notification, Person
+from storage.models import Booking, Notification, Person
 from tests.dialogue import Resident
 from tests.seeding import World, seed
 

@@ -1,0 +1,105 @@
+"""The outbox against a channel with real behaviour: it keeps time, and it can refuse."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+
+from bot.channels.base import Delivery, Sent
+from bot.outbox import Outbox, Result, SlidingWindow
+from flows.events import Address
+from flows.replies import Reply
+
+
+@dataclass
+class RecordingChannel:
+    name: str = "telegram"
+    rate_limit: float | None = 20
+    sent: list[tuple[float, Address, str]] = field(default_factory=list)
+    answers: dict[str, list[Sent]] = field(default_factory=dict)  # text -> scripted answers
+
+    async def send(self, delivery: Delivery) -> Sent:
+        await asyncio.sleep(0.001)
+        scripted = self.answers.get(delivery.reply.text)
+        if scripted:
+            return scripted.pop(0)
+        self.sent.append((time.monotonic(), delivery.address, delivery.reply.text))
+        return Sent.success()
+
+
+def to(user: str, text: str) -> Delivery:
+    return Delivery(Address("telegram", user), Reply(text))
+
+
+async def test_no_window_of_a_second_holds_more_than_the_limit() -> None:
+    channel = RecordingChannel(rate_limit=20)
+    outbox = Outbox({"telegram": channel})
+    for n in range(45):
+        outbox.submit(to(str(n), "hi"))
+    await outbox.join()
+    stamps = [t for t, _, _ in channel.sent]
+    assert len(stamps) == 45
+    for i, start in enumerate(stamps):
+        assert sum(1 for t in stamps[i:] if t < start + 1.0) <= 20
+    assert stamps[-1] - stamps[0] >= 2.0  # 45 at 20/s cannot all go in under two seconds
+
+
+async def test_one_chat_gets_its_messages_in_order_and_paced() -> None:
+    channel = RecordingChannel(rate_limit=None)
+    outbox = Outbox({"telegram": channel}, chat_rate=2.0, chat_burst=2)
+    for n in range(5):
+        outbox.submit(to("42", f"m{n}"))
+    await outbox.join()
+    assert [text for _, _, text in channel.sent] == ["m0", "m1", "m2", "m3", "m4"]
+    # Two at once, then one every half second.
+    assert channel.sent[-1][0] - channel.sent[0][0] >= 1.4
+
+
+async def test_retry_after_is_honoured_and_the_message_is_sent_once() -> None:
+    channel = RecordingChannel(answers={"slow down": [Sent(ok=False, retry_after=1.0)]})
+    outbox = Outbox({"telegram": channel})
+    started = time.monotonic()
+    result = await outbox.submit(to("7", "slow down"))
+    assert result is Result.SENT
+    assert [text for _, _, text in channel.sent] == ["slow down"]
+    assert channel.sent[0][0] - started >= 1.0
+    assert outbox.retries_after == 1
+
+
+async def test_a_blocked_person_is_reported_and_their_queue_dropped() -> None:
+    reported: list[Address] = []
+
+    async def on_unreachable(address: Address) -> None:
+        reported.append(address)
+
+    channel = RecordingChannel(
+        rate_limit=None, answers={"first": [Sent(ok=False, unreachable=True)]}
+    )
+    outbox = Outbox({"telegram": channel}, on_unreachable=on_unreachable)
+    results = [
+        outbox.submit(to("9", "first")),
+        outbox.submit(to("9", "second")),
+        outbox.submit(to("10", "other")),
+    ]
+    assert await asyncio.gather(*results) == [Result.UNREACHABLE, Result.UNREACHABLE, Result.SENT]
+    assert reported == [Address("telegram", "9")]
+    assert [text for _, _, text in channel.sent] == ["other"]
+
+
+async def test_passing_failures_are_retried_then_given_up() -> None:
+    channel = RecordingChannel(
+        rate_limit=None, answers={"flaky": [Sent.failed("timeout", retry=True)]}
+    )
+    outbox = Outbox({"telegram": channel})
+    assert await outbox.submit(to("1", "flaky")) is Result.SENT
+    channel.answers["bad"] = [Sent.failed("bad request")]
+    assert await outbox.submit(to("1", "bad")) is Result.FAILED
+
+
+async def test_sliding_window_pause() -> None:
+    window = SlidingWindow(100)
+    window.pause(0.3)
+    started = time.monotonic()
+    await window.acquire()
+    assert time.monotonic() - started >= 0.29
