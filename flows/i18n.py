@@ -11,6 +11,7 @@ line starts with a right-to-left mark so apps lay the paragraph out from the rig
 
 from __future__ import annotations
 
+import functools
 import gettext
 import io
 import re
@@ -21,7 +22,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel import Locale
-from babel.dates import format_skeleton
+from babel.dates import format_datetime, match_skeleton
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
@@ -68,6 +69,7 @@ class Translator:
         self.locale = Locale.parse(code)
         self.rtl = self.locale.character_order == "right-to-left"
         self._translations = translations
+        self._patterns: dict[str, str] = {}
 
     def _(self, message: str, /, **values: Any) -> str:
         return self._format(self._translations.gettext(message), values)
@@ -81,10 +83,17 @@ class Translator:
 
     def day(self, moment: datetime, zone: str) -> str:
         """A day as people say it here: "Tue, Dec 1", "الثلاثاء، 1 ديسمبر", "uto 1. dec"."""
-        return format_skeleton("MMMEd", moment, tzinfo=ZoneInfo(zone), locale=self.locale)
+        return self._format_moment("MMMEd", moment, zone)
 
     def time(self, moment: datetime, zone: str) -> str:
-        return format_skeleton("Hm", moment, tzinfo=ZoneInfo(zone), locale=self.locale)
+        return self._format_moment("Hm", moment, zone)
+
+    def _format_moment(self, skeleton: str, moment: datetime, zone: str) -> str:
+        # Matching a skeleton to a pattern is the slow part of Babel's formatting; do it once.
+        pattern = self._patterns.get(skeleton)
+        if pattern is None:
+            pattern = self._patterns[skeleton] = _skeleton_pattern(skeleton, self.locale)
+        return format_datetime(moment, pattern, tzinfo=_zone(zone), locale=self.locale)
 
     def when(self, moment: datetime, zone: str) -> str:
         return self._("{day}, {time}", day=self.day(moment, zone), time=self.time(moment, zone))
@@ -186,3 +195,16 @@ def _texts(value: object) -> list[str]:
     if isinstance(value, list | tuple):
         return [item for item in value if isinstance(item, str)]
     return []
+
+
+@functools.cache
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
+def _skeleton_pattern(skeleton: str, locale: Locale) -> str:
+    """The CLDR pattern a locale uses for a skeleton, as Babel's format_skeleton finds it."""
+    skeletons = locale.datetime_skeletons
+    if skeleton not in skeletons:
+        skeleton = match_skeleton(skeleton, skeletons) or skeleton
+    return str(skeletons[skeleton])

@@ -157,23 +157,29 @@ class SessionView:
         return max(0, self.session.capacity - self.taken)
 
 
-def _taken_subquery() -> Any:
-    return (
-        select(Booking.session_id, func.count().label("taken"))
-        .where(Booking.status == BookingStatus.CONFIRMED)
+def _taken(db: Session, session_ids: list[int]) -> dict[int, int]:
+    """Confirmed seats per session, counted only for the sessions asked about."""
+    if not session_ids:
+        return {}
+    rows = db.exec(
+        select(Booking.session_id, func.count())
+        .where(col(Booking.session_id).in_(session_ids), Booking.status == BookingStatus.CONFIRMED)
         .group_by(col(Booking.session_id))
-        .subquery()
     )
+    return {session_id: int(count) for session_id, count in rows}
+
+
+def _views(db: Session, sessions: list[WorkshopSession]) -> list[SessionView]:
+    taken = _taken(db, [s.id for s in sessions if s.id is not None])
+    return [SessionView(s, taken.get(s.id or 0, 0)) for s in sessions]
 
 
 def upcoming_sessions(
     db: Session, centre_id: int, now: datetime, *, limit: int = 8
 ) -> list[SessionView]:
     """Bookable sessions at a centre: not started, not cancelled, soonest first."""
-    taken = _taken_subquery()
-    rows = db.exec(
-        select(WorkshopSession, func.coalesce(taken.c.taken, 0))
-        .outerjoin(taken, taken.c.session_id == WorkshopSession.id)
+    sessions = db.exec(
+        select(WorkshopSession)
         .where(
             WorkshopSession.centre_id == centre_id,
             col(WorkshopSession.starts_at) > now,
@@ -181,8 +187,8 @@ def upcoming_sessions(
         )
         .order_by(col(WorkshopSession.starts_at), col(WorkshopSession.id))
         .limit(limit)
-    )
-    return [SessionView(session, int(count)) for session, count in rows]
+    ).all()
+    return _views(db, list(sessions))
 
 
 def session_view(db: Session, session_id: int) -> SessionView | None:
@@ -195,16 +201,13 @@ def session_view(db: Session, session_id: int) -> SessionView | None:
 def list_sessions(
     db: Session, *, centre_id: int | None = None, since: datetime | None = None
 ) -> list[SessionView]:
-    taken = _taken_subquery()
-    query = select(WorkshopSession, func.coalesce(taken.c.taken, 0)).outerjoin(
-        taken, taken.c.session_id == WorkshopSession.id
-    )
+    query = select(WorkshopSession)
     if centre_id is not None:
         query = query.where(WorkshopSession.centre_id == centre_id)
     if since is not None:
         query = query.where(col(WorkshopSession.starts_at) >= since)
     query = query.order_by(col(WorkshopSession.starts_at), col(WorkshopSession.id))
-    return [SessionView(session, int(count)) for session, count in db.exec(query)]
+    return _views(db, list(db.exec(query).all()))
 
 
 def add_session(

@@ -1,0 +1,34 @@
+# The two commands a newcomer needs: `make demo` and `make test`. Both set themselves up.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: demo test lint setup messages clean
+
+$(BIN)/workshopbot: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+setup: $(BIN)/workshopbot
+
+demo: setup
+	$(BIN)/workshopbot demo
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+test: lint
+	$(BIN)/pytest -q
+
+# After changing user-visible strings: re-extract, merge into every catalog, then translate.
+messages: setup
+	$(BIN)/pybabel extract -F babel.cfg -k N_ --no-location --sort-output \
+	  --project workshopbot --copyright-holder "workshopbot contributors" -o locales/messages.pot .
+	$(BIN)/pybabel update -i locales/messages.pot -d locales -D messages --no-fuzzy-matching
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
