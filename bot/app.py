@@ -129,6 +129,7 @@ def build_app(
             settings.telegram_bot_token.get_secret_value(),
             settings.telegram_api_url,
             rate_limit=settings.telegram_rate_limit,
+            poll_timeout=settings.telegram_poll_timeout,
         )
     conversation = Conversation(database, vault, catalogs, clock)
     notifier = Notifier(database, vault, catalogs, clock)

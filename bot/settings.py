@@ -24,6 +24,7 @@ class Settings(BaseSettings):
     telegram_rate_limit: float = Field(default=30.0, gt=0, description="messages per second")
     chat_rate_limit: float = Field(default=1.0, gt=0, description="messages per second per chat")
     chat_burst: int = Field(default=3, ge=1)
+    telegram_poll_timeout: int = Field(default=25, ge=0, le=50, description="long poll seconds")
     timezone: str = "Europe/Belgrade"
     locales_dir: Path = PROJECT_ROOT / "locales"
     notify_interval: float = Field(default=5.0, gt=0)

@@ -39,7 +39,7 @@ from storage.identity import Vault
 from storage.models import Centre, Person
 
 SLUG = re.compile(r"^[a-z0-9-]{1,40}$")
-MAX_TEXT = 4096  # longer messages are not read at all
+MAX_TEXT = 1000  # no command or answer is longer; longer messages are not read at all
 
 
 class State(StrEnum):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -177,6 +178,9 @@ class TelegramChannel:
     def __init__(
         self, token: str, api_url: str, *, rate_limit: float = 30.0, poll_timeout: int = 25
     ) -> None:
+        # Opt in to python-telegram-bot's future behaviour (durations as timedelta); without it
+        # the library warns each time it builds a RetryAfter or reads a voice duration.
+        os.environ.setdefault("PTB_TIMEDELTA", "true")
         self.rate_limit: float | None = rate_limit
         self.poll_timeout = poll_timeout
         self.bot = Bot(
