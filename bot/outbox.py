@@ -29,19 +29,28 @@ Monotonic = Callable[[], float]
 
 
 class SlidingWindow:
-    """At most ``rate`` acquisitions in any window; FIFO for waiters; pausable."""
+    """At most ``rate`` sends in any window, as the platform counts them; FIFO; pausable.
+
+    The platform counts a request when it arrives, which is some time after we send it and
+    before its answer comes back. So a send holds a slot from the moment it starts, and its
+    time stamp is taken when the answer arrives: the latest moment the platform can have seen
+    it. Counted that way, no jitter in the network can put more than ``rate`` sends into one
+    of the platform's windows.
+    """
 
     def __init__(
         self,
         rate: int,
         window: float = 1.0,
-        margin: float = 0.05,
+        margin: float = 0.01,
         monotonic: Monotonic = time.monotonic,
     ) -> None:
         self.rate = max(1, rate)
         self.window = window + margin
         self._stamps: deque[float] = deque()
+        self._in_flight = 0
         self._lock = asyncio.Lock()
+        self._released = asyncio.Event()
         self._paused_until = 0.0
         self._monotonic = monotonic
 
@@ -49,6 +58,7 @@ class SlidingWindow:
         self._paused_until = max(self._paused_until, self._monotonic() + seconds)
 
     async def acquire(self) -> None:
+        """Wait for a slot; every acquire must be followed by one :meth:`release`."""
         async with self._lock:
             while True:
                 now = self._monotonic()
@@ -57,10 +67,19 @@ class SlidingWindow:
                     continue
                 while self._stamps and self._stamps[0] <= now - self.window:
                     self._stamps.popleft()
-                if len(self._stamps) < self.rate:
-                    self._stamps.append(now)
+                if len(self._stamps) + self._in_flight < self.rate:
+                    self._in_flight += 1
                     return
-                await asyncio.sleep(self._stamps[0] + self.window - now)
+                if self._stamps:
+                    await asyncio.sleep(self._stamps[0] + self.window - now)
+                else:  # every slot is a send still on its way: wait for one to land
+                    self._released.clear()
+                    await self._released.wait()
+
+    def release(self) -> None:
+        self._in_flight -= 1
+        self._stamps.append(self._monotonic())
+        self._released.set()
 
 
 class TokenBucket:
@@ -180,7 +199,11 @@ class Outbox:
                 await chat.bucket.acquire()
                 if limit is not None:
                     await limit.acquire()
-                outcome = await self._attempt(channel, item)
+                try:
+                    outcome = await self._attempt(channel, item)
+                finally:
+                    if limit is not None:
+                        limit.release()
                 if outcome is None:
                     continue  # retry the same message
                 chat.queue.popleft()

@@ -102,4 +102,19 @@ async def test_sliding_window_pause() -> None:
     window.pause(0.3)
     started = time.monotonic()
     await window.acquire()
+    window.release()
     assert time.monotonic() - started >= 0.29
+
+
+async def test_a_slot_is_held_until_the_answer_lands() -> None:
+    window = SlidingWindow(2, window=0.2, margin=0)
+    await window.acquire()
+    await window.acquire()
+    third = asyncio.create_task(window.acquire())
+    await asyncio.sleep(0.3)
+    assert not third.done()  # two sends still on their way, however long ago they left
+    window.release()
+    window.release()
+    await asyncio.sleep(0.1)
+    assert not third.done()  # their windows start when they landed
+    await asyncio.wait_for(third, 1)
