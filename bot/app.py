@@ -22,6 +22,7 @@ from flows.conversation import Conversation
 from flows.events import Address
 from flows.i18n import Catalogs
 from flows.notifications import Notifier
+from flows.screens import commands
 from storage import migrate
 from storage import queries as q
 from storage.db import Database
@@ -70,6 +71,9 @@ class App:
         if telegram is None:
             raise StartupError("TELEGRAM_BOT_TOKEN is not set")
         await telegram.start()
+        await telegram.set_commands(
+            {code: commands(self.catalogs.translator(code)) for code in self.catalogs.codes}
+        )
         self.pump.start()
         try:
             await telegram.poll(self.on_telegram_update)

@@ -88,7 +88,7 @@ class Dispatcher:
                 )
             except Exception:
                 log.exception("handling an update failed")
-                return Outcome()
+                outcome = self.conversation.sorry(incoming)
             self._send(incoming.address, outcome, edit)
         if outcome.notify:
             self.on_notify()

@@ -90,6 +90,13 @@ class Conversation:
             self._dispatch(turn)
             return turn.outcome
 
+    def sorry(self, incoming: Incoming) -> Outcome:
+        """What a person reads when handling their message failed: never silence."""
+        t = self.catalogs.translator(self.catalogs.match(incoming.language_hint))
+        text = t._("Sorry, something went wrong on our side. Please try again in a minute.")
+        rows = [[("⬅️ " + t._("Menu"), p.MENU)], [("🆘 " + t._("Help"), p.HELP)]]
+        return Outcome(replies=[screens.make_reply(t, [text], rows)])
+
     def _dispatch(self, turn: Turn) -> None:
         event = turn.incoming.event
         match event:
@@ -102,7 +109,7 @@ class Conversation:
             case Text(text=text):
                 self._text(turn, text)
             case Unsupported():
-                self._not_understood(turn, turn.t._("I can only read text and button taps."))
+                self._not_understood(turn, turn.t._("I only understand written messages and buttons."))
             case Unsubscribed():
                 pass  # marked unreachable above; nothing may be sent
 
@@ -110,6 +117,7 @@ class Conversation:
 
     def _start(self, turn: Turn, payload: str) -> None:
         centre: Centre | None = None
+        payload = payload.strip().lower()  # a slug typed or pasted in capitals is still a slug
         if payload:
             centre = q.centre_by_slug(turn.db, payload) if SLUG.match(payload) else None
             if centre is None:
@@ -153,7 +161,7 @@ class Conversation:
 
     def _text(self, turn: Turn, text: str) -> None:
         if len(text) > MAX_TEXT:
-            self._not_understood(turn, turn.t._("Your message is too long for me."))
+            self._not_understood(turn, turn.t._("Your message is too long."))
             return
         word = text.strip().casefold()
         if word in {"help", "sos", turn.t._("Help").casefold()}:

@@ -85,6 +85,10 @@ class Translator:
         """A day as people say it here: "Tue, Dec 1", "الثلاثاء، 1 ديسمبر", "uto 1. dec"."""
         return self._format_moment("MMMEd", moment, zone)
 
+    def date(self, moment: datetime, zone: str) -> str:
+        """A date with its year: "Dec 1, 2026"."""
+        return self._format_moment("yMMMd", moment, zone)
+
     def time(self, moment: datetime, zone: str) -> str:
         return self._format_moment("Hm", moment, zone)
 

@@ -36,6 +36,18 @@ def short(title: str) -> str:
     return title if len(title) <= TITLE_ON_BUTTON else title[: TITLE_ON_BUTTON - 1] + "…"
 
 
+def commands(t: Translator) -> list[tuple[str, str]]:
+    """The commands a platform lists in its menu, described in one language."""
+    return [
+        ("start", t._("Start again")),
+        ("menu", t._("Main menu")),
+        ("language", t._("Change language")),
+        ("help", t._("Help and emergency numbers")),
+        ("mydata", t._("What the bot keeps about me")),
+        ("delete", t._("Delete my data")),
+    ]
+
+
 # --- before agreement (nothing stored; choices travel in the buttons) -------------------------
 
 
@@ -81,9 +93,8 @@ def notice(t: Translator, centre: Centre) -> Reply:
         "",
         t._("Before we start, please read this:"),
         "• " + t._("This bot keeps only your language, your centre and the workshops you book."),
-        "• " + t._("It does not keep your name, your phone number or your messages."),
-        "• " + t._("Feedback you give is anonymous."),
-        "• " + t._("You can see what it keeps with /mydata and delete it all with /delete."),
+        "• " + t._("The bot does not keep your name, your phone number or your messages."),
+        "• " + t._("You can see what the bot keeps with /mydata and delete it all with /delete."),
         "• " + t._("Workshops are free and voluntary. You can cancel at any time."),
         "",
         t._("Do you agree?"),
@@ -158,7 +169,7 @@ def pick_language(t: Translator, catalogs: Catalogs) -> Reply:
 
 def seats(t: Translator, view: SessionView) -> str:
     if view.seats_left == 0:
-        return t._("Full: you can join the waitlist.")
+        return t._("No seats left. You can join the waitlist.")
     return t.ngettext("{count} seat left", "{count} seats left", view.seats_left)
 
 
@@ -271,10 +282,10 @@ def what_we_keep(
         t._("This is everything the bot keeps about you:"),
         "• " + t._("Language: {language}", language=t.language_name(person.locale)),
         "• " + t._("Centre: {centre}", centre=centre.name if centre else "-"),
-        "• " + t._("You agreed on: {day}", day=t.day(person.consented_at, zone)),
+        "• " + t._("Date you agreed: {date}", date=t.date(person.consented_at, zone)),
         "• " + t.ngettext("{count} booking", "{count} bookings", bookings),
         "",
-        t._("It does not keep your name, your phone number or your messages."),
+        t._("The bot does not keep your name, your phone number or your messages."),
         t._("To delete everything, send /delete."),
     ]
     return make_reply(t, lines, [[(back_label(t), p.MENU)]])

@@ -158,7 +158,7 @@ async def test_bad_input_through_telegram_gets_an_answer(
     fake.send_voice(sara.user)
     fake.send_location(sara.user)
     await fake.wait_for(lambda: len(fake.messages(sara.user)) >= before + 4, timeout=10)
-    assert all("only read text" in t for t in fake.texts(sara.user)[before:])
+    assert all("only understand written messages" in t for t in fake.texts(sara.user)[before:])
 
     await sara.say("x" * 4096, expect="too long")
     await sara.say("what?", expect="did not understand")

@@ -132,7 +132,7 @@ def test_booking_double_taps_waitlist_and_handing_on_a_seat(app: App, world: Wor
     assert "You already have a seat" in a.last
 
     c.tap("Upcoming workshops")
-    assert "Full: you can join the waitlist" in c.last
+    assert "No seats left. You can join the waitlist." in c.last
     c.tap("IT basics")
     c.tap("Join the waitlist")
     assert "number 1 on the waitlist" in c.last

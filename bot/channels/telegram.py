@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import Bot, BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import (
     BadRequest,
@@ -195,6 +195,18 @@ class TelegramChannel:
     async def start(self) -> None:
         await self.bot.initialize()  # getMe: fails fast on a wrong token
         log.info("telegram: connected as @%s", self.bot.username)
+
+    async def set_commands(self, by_language: dict[str, list[tuple[str, str]]]) -> None:
+        """The "/" menu in each language; the default (no language) is English."""
+        for code, commands in by_language.items():
+            language = None if code == "en" else code.split("_")[0]
+            try:
+                await self.bot.set_my_commands(
+                    [BotCommand(name, description) for name, description in commands],
+                    language_code=language,
+                )
+            except TelegramError as error:  # cosmetic: never stop the bot for it
+                log.warning("telegram: setMyCommands(%s) failed: %s", code, error)
 
     async def close(self) -> None:
         self._running = False
