@@ -109,7 +109,9 @@ class Conversation:
             case Text(text=text):
                 self._text(turn, text)
             case Unsupported():
-                self._not_understood(turn, turn.t._("I only understand written messages and buttons."))
+                self._not_understood(
+                    turn, turn.t._("I only understand written messages and buttons.")
+                )
             case Unsubscribed():
                 pass  # marked unreachable above; nothing may be sent
 
