@@ -10,13 +10,16 @@ import contextlib
 import logging
 from dataclasses import dataclass, field
 
+from bot.billing import ViberBilling
 from bot.channels.base import Channel
 from bot.channels.telegram import Parsed, TelegramChannel
+from bot.channels.viber import ViberChannel
 from bot.dispatch import Dispatcher
 from bot.keys import data_secret
 from bot.notify import NotificationPump
 from bot.outbox import Outbox
 from bot.settings import Settings
+from bot.web import WebServer, create_web_app
 from flows.clock import Clock, SystemClock
 from flows.conversation import Conversation
 from flows.events import Address
@@ -65,20 +68,78 @@ class App:
         await self.outbox.join()
         await self.pump.idle()
 
-    async def run_polling(self) -> None:
-        """Run the Telegram channel by long polling until cancelled."""
+    @property
+    def viber(self) -> ViberChannel | None:
+        channel = self.channels.get("viber")
+        return channel if isinstance(channel, ViberChannel) else None
+
+    @property
+    def telegram_secret(self) -> str | None:
+        """The secret Telegram sends with each webhook call (derived if not configured)."""
+        if self.settings.telegram_webhook_secret is not None:
+            return self.settings.telegram_webhook_secret.get_secret_value()
+        return self.vault.derived_token("telegram-webhook")
+
+    def channel_modes(self) -> dict[str, str]:
+        """How each channel receives updates (for /healthz; no secrets)."""
+        modes = {}
+        if self.telegram is not None:
+            modes["telegram"] = "webhook" if self.settings.public_url else "polling"
+        if self.viber is not None:
+            modes["viber"] = "webhook"
+        return modes
+
+    async def run(self) -> None:
+        """Run every configured channel until cancelled: the web server for webhooks (Viber,
+        and Telegram when PUBLIC_URL is set), long polling for Telegram otherwise."""
+        settings = self.settings
+        if not self.channels:
+            raise StartupError(
+                "no channel is configured: set TELEGRAM_BOT_TOKEN or VIBER_AUTH_TOKEN"
+            )
+        if self.viber is not None and not settings.public_url:
+            raise StartupError("Viber needs PUBLIC_URL: the https address Viber calls")
         telegram = self.telegram
-        if telegram is None:
-            raise StartupError("TELEGRAM_BOT_TOKEN is not set")
-        await telegram.start()
-        await telegram.set_commands(
-            {code: commands(self.catalogs.translator(code)) for code in self.catalogs.codes}
-        )
-        self.pump.start()
+        tasks: list[asyncio.Task[None]] = []
         try:
-            await telegram.poll(self.on_telegram_update)
+            if telegram is not None:
+                await telegram.start()
+                await telegram.set_commands(
+                    {code: commands(self.catalogs.translator(code)) for code in self.catalogs.codes}
+                )
+            if settings.webhooks:
+                server = WebServer(create_web_app(self), settings.web_host, settings.web_port)
+                tasks.append(asyncio.create_task(server.serve()))
+                await server.started()
+                await self._register_webhooks()
+            if telegram is not None and not settings.public_url:
+                tasks.append(asyncio.create_task(telegram.poll(self.on_telegram_update)))
+            self.pump.start()
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                task.result()  # a channel that stopped by itself stops the bot, loudly
         finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
             await self.aclose()
+
+    async def _register_webhooks(self) -> None:
+        public = self.settings.public_url
+        assert public is not None or self.viber is None
+        if self.viber is not None and public is not None:
+            await self.viber.set_webhook(f"{public}/viber")
+            log.info("viber: webhook set to %s/viber", public)
+        telegram = self.telegram
+        if telegram is not None and public is not None:
+            secret = self.telegram_secret
+            assert secret is not None
+            await telegram.set_webhook(f"{public}/telegram", secret)
+            log.info("telegram: webhook set to %s/telegram", public)
+
+    async def run_polling(self) -> None:
+        """Run the Telegram channel by long polling until cancelled (tests, and `run`)."""
+        await self.run()
 
     async def aclose(self) -> None:
         await self.pump.stop()
@@ -134,6 +195,15 @@ def build_app(
             settings.telegram_api_url,
             rate_limit=settings.telegram_rate_limit,
             poll_timeout=settings.telegram_poll_timeout,
+        )
+    if channels is None and settings.viber_auth_token is not None:
+        chosen["viber"] = ViberChannel(
+            settings.viber_auth_token.get_secret_value(),
+            settings.viber_api_url,
+            bot_name=settings.viber_bot_name,
+            avatar_url=settings.viber_avatar_url,
+            rate_limit=settings.viber_rate_limit,
+            billing=ViberBilling(database, clock, settings.viber_monthly_proactive_cap),
         )
     conversation = Conversation(database, vault, catalogs, clock)
     notifier = Notifier(database, vault, catalogs, clock)

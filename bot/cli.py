@@ -9,10 +9,12 @@ import asyncio
 import contextlib
 import logging
 import re
+import signal
 import sys
+from collections.abc import Coroutine
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, Any, NoReturn
 from zoneinfo import ZoneInfo
 
 import typer
@@ -23,6 +25,7 @@ from rich.table import Table
 
 from bot import demo as demo_data
 from bot.app import StartupError, build_app, open_database
+from bot.billing import month_of
 from bot.channels.console import ConsoleChannel
 from bot.settings import Settings, describe_error
 from flows.clock import SystemClock
@@ -79,22 +82,34 @@ def setup_logging(config: Settings) -> None:
 
 @cli.command()
 def run() -> None:
-    """Run the configured channels (Telegram by long polling when TELEGRAM_BOT_TOKEN is set)."""
+    """Run the configured channels: Telegram (long polling, or a webhook when PUBLIC_URL is
+    set) and Viber (webhook), with the web server they need."""
     config = settings()
     setup_logging(config)
-    if config.telegram_bot_token is None:
-        fail("no channel is configured: set TELEGRAM_BOT_TOKEN (or try `workshopbot demo`)")
+    if config.telegram_bot_token is None and config.viber_auth_token is None:
+        fail(
+            "no channel is configured: set TELEGRAM_BOT_TOKEN or VIBER_AUTH_TOKEN "
+            "(or try `workshopbot demo`)"
+        )
     try:
         app = build_app(config)
-        asyncio.run(app.run_polling())
+        asyncio.run(_until_signalled(app.run()))
     except StartupError as error:
         fail(str(error))
-    except KeyboardInterrupt:
-        pass
     except Exception as error:  # a wrong token, an unreachable API: one line, not a traceback
-        if type(error).__name__ in ("InvalidToken", "NetworkError", "TimedOut"):
-            fail(f"telegram: {error}")
+        if type(error).__name__ in ("InvalidToken", "NetworkError", "TimedOut", "ConnectError"):
+            fail(f"cannot start: {error}")
         raise
+
+
+async def _until_signalled(main: Coroutine[Any, Any, None]) -> None:
+    """Run until done, or until SIGINT/SIGTERM, then let ``main`` shut down in order."""
+    task = asyncio.ensure_future(main)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, task.cancel)
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 def _chat(config: Settings, db: Database | None, start: str) -> None:
@@ -307,6 +322,34 @@ def session_cancel(session_id: Annotated[int, typer.Argument(help="Session id")]
         f"session {session_id} cancelled; {told} people will be told "
         "(the running bot sends the messages)"
     )
+
+
+@cli.command()
+def stats(
+    month: Annotated[str | None, typer.Option(help="YYYY-MM (UTC); default this month")] = None,
+) -> None:
+    """This month's figures: Viber messages (replies, bot-initiated, the cap) and bookings."""
+    config = settings()
+    db = database(config)
+    now = SystemClock().now()
+    month = month or month_of(now)
+    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", month):
+        fail("--month must look like 2026-12")
+    with db.session() as s:
+        usage = q.usage(s, "viber", month)
+        people = q.count_people(s)
+    cap = config.viber_monthly_proactive_cap
+    table = Table("month", "what", "count")
+    table.add_row(
+        month, "Viber replies (free, within 24 h of the person writing)", str(usage.replies)
+    )
+    table.add_row(month, "Viber bot-initiated (billed)", str(usage.bot_initiated))
+    table.add_row(month, "Viber bot-initiated cap", "none" if cap is None else str(cap))
+    table.add_row(month, "Viber cap used (incl. failed sends)", str(usage.reserved))
+    for status, count in sorted(usage.by_billing_status.items(), key=lambda kv: str(kv[0])):
+        table.add_row(month, f"Viber billing_status {status}", str(count))
+    table.add_row("now", "people who agreed", str(people))
+    out.print(table)
 
 
 def main() -> None:

@@ -79,7 +79,10 @@ class Dispatcher:
         task.add_done_callback(self._tasks.discard)
         return task
 
-    async def handle(self, incoming: Incoming, *, edit: str | None = None) -> Outcome:
+    async def handle(
+        self, incoming: Incoming, *, edit: str | None = None, deliver: bool = True
+    ) -> Outcome:
+        """Handle one update; with ``deliver=False`` the replies are returned, not sent."""
         async with await self._serial(incoming.address):
             loop = asyncio.get_running_loop()
             try:
@@ -89,7 +92,8 @@ class Dispatcher:
             except Exception:
                 log.exception("handling an update failed")
                 outcome = self.conversation.sorry(incoming)
-            self._send(incoming.address, outcome, edit)
+            if deliver:
+                self._send(incoming.address, outcome, edit)
         if outcome.notify:
             self.on_notify()
         return outcome

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -25,6 +26,16 @@ class Settings(BaseSettings):
     chat_rate_limit: float = Field(default=1.0, gt=0, description="messages per second per chat")
     chat_burst: int = Field(default=3, ge=1)
     telegram_poll_timeout: int = Field(default=25, ge=0, le=50, description="long poll seconds")
+    telegram_webhook_secret: SecretStr | None = None
+    viber_auth_token: SecretStr | None = None
+    viber_api_url: str = "https://chatapi.viber.com/pa"
+    viber_bot_name: str = Field(default="Workshops", min_length=1, max_length=28)
+    viber_avatar_url: str | None = None
+    viber_rate_limit: float = Field(default=30.0, gt=0)
+    viber_monthly_proactive_cap: int | None = Field(default=None, ge=0)
+    public_url: str | None = None
+    web_host: str = "127.0.0.1"
+    web_port: int = Field(default=8080, ge=1, le=65535)
     timezone: str = "Europe/Belgrade"
     locales_dir: Path = PROJECT_ROOT / "locales"
     notify_interval: float = Field(default=5.0, gt=0)
@@ -39,12 +50,31 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown time zone {value!r}") from None
         return value
 
-    @field_validator("telegram_api_url")
+    @field_validator("telegram_api_url", "viber_api_url")
     @classmethod
     def _http_url(cls, value: str) -> str:
         if not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/")
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        local = value.startswith(("http://127.0.0.1", "http://localhost", "http://[::1]"))
+        if not (value.startswith("https://") or local):
+            raise ValueError("must be an https:// address (the platforms call only HTTPS)")
+        return value.rstrip("/")
+
+    @field_validator("telegram_webhook_secret")
+    @classmethod
+    def _secret_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not re.fullmatch(
+            r"[A-Za-z0-9_-]{1,256}", value.get_secret_value()
+        ):
+            raise ValueError("use 1 to 256 of A-Z, a-z, 0-9, _ and -")
+        return value
 
     @field_validator("database_url")
     @classmethod
@@ -56,6 +86,11 @@ class Settings(BaseSettings):
     @property
     def database(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'workshopbot.sqlite3'}"
+
+    @property
+    def webhooks(self) -> bool:
+        """True when the web server must run: Viber is configured, or a public address is set."""
+        return self.viber_auth_token is not None or self.public_url is not None
 
     @property
     def embedded(self) -> bool:

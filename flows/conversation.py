@@ -27,6 +27,7 @@ from flows.events import (
     Command,
     Incoming,
     Start,
+    Subscribed,
     Text,
     Unsubscribed,
     Unsupported,
@@ -80,6 +81,10 @@ class Conversation:
         """Handle one event in one transaction; safe to call again with the same event."""
         with self.database.session() as db:
             address = incoming.address
+            if incoming.delivery is not None and not q.first_delivery(
+                db, address.channel, incoming.delivery, self.clock.now()
+            ):
+                return Outcome(duplicate=True)
             person = q.find_person(db, self.vault, address.channel, address.user_key)
             if person is not None:
                 person.last_seen_at = self.clock.now()
@@ -112,8 +117,8 @@ class Conversation:
                 self._not_understood(
                     turn, turn.t._("I only understand written messages and buttons.")
                 )
-            case Unsubscribed():
-                pass  # marked unreachable above; nothing may be sent
+            case Subscribed() | Unsubscribed():
+                pass  # reachability was set above; no answer is due
 
     # --- commands and text ---------------------------------------------------------------
 

@@ -47,11 +47,16 @@ class Unsupported:
 
 
 @dataclass(frozen=True)
+class Subscribed:
+    """The person (re)subscribed (Viber): they may be messaged again. No answer is due."""
+
+
+@dataclass(frozen=True)
 class Unsubscribed:
     """The person left (Viber unsubscribe); nothing may be sent until they come back."""
 
 
-Event = Start | Command | Text | Choice | Unsupported | Unsubscribed
+Event = Start | Command | Text | Choice | Unsupported | Subscribed | Unsubscribed
 
 
 @dataclass(frozen=True)
@@ -59,9 +64,23 @@ class Incoming:
     """One event from one person, with what the channel knows that the flows may use.
 
     ``language_hint`` is the language the person's app reports; it is used to offer that
-    language first and is never stored.
+    language first and is never stored. ``delivery`` identifies a webhook delivery (Viber's
+    message_token, Telegram's update_id) so that a platform's retry is handled only once.
     """
 
     address: Address
     event: Event
     language_hint: str | None = None
+    delivery: str | None = None
+
+
+def from_text(text: str) -> Event:
+    """What typed text means: "/start krnjaca", "/help@some_bot", or just text."""
+    if text.startswith("/") and len(text) <= 200:
+        head, _, rest = text[1:].partition(" ")
+        name = head.split("@", 1)[0].lower()
+        if name == "start":
+            return Start(rest.strip())
+        if name.isidentifier():
+            return Command(name)
+    return Text(text)

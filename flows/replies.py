@@ -44,3 +44,4 @@ class Outcome:
 
     replies: list[Reply] = field(default_factory=list)
     notify: bool = False  # notifications were queued in the database; deliver them soon
+    duplicate: bool = False  # this delivery was handled before: nothing was done

@@ -38,6 +38,11 @@ class Vault:
         message = f"{channel}\x00{user_key}".encode()
         return hmac.new(self._lookup_key, message, hashlib.sha256).hexdigest()
 
+    def derived_token(self, purpose: str) -> str:
+        """A stable URL-safe token for a purpose (e.g. a webhook secret), from the data key."""
+        digest = hmac.new(self._lookup_key, f"token:{purpose}".encode(), hashlib.sha256)
+        return base64.urlsafe_b64encode(digest.digest()).decode("ascii").rstrip("=")
+
     def seal(self, user_key: str) -> str:
         return self._fernet.encrypt(user_key.encode()).decode("ascii")
 

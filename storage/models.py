@@ -128,3 +128,40 @@ class Notification(SQLModel, table=True):
     created_at: datetime = Field(sa_column=_utc(nullable=False))
     sent_at: datetime | None = Field(default=None, sa_column=_utc(index=True))
     attempts: int = Field(default=0)
+
+
+class SeenDelivery(SQLModel, table=True):
+    """A webhook delivery already handled (platforms retry): Viber's message_token, Telegram's
+    update_id. Written in the same transaction as the handling, so a retry is skipped exactly
+    when the first delivery took effect."""
+
+    __tablename__ = "seen_delivery"
+
+    channel: str = Field(max_length=16, primary_key=True)
+    key: str = Field(max_length=64, primary_key=True)
+    seen_at: datetime = Field(sa_column=_utc(nullable=False, index=True))
+
+
+class OutboundMessage(SQLModel, table=True):
+    """One message sent through a billed channel (Viber): no person, no text, only what is
+    needed to count and to check the bill."""
+
+    __tablename__ = "outbound_message"
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(max_length=16)
+    month: str = Field(max_length=7, index=True)  # "2026-12", in UTC
+    bot_initiated: bool
+    billing_status: int | None = None
+    sent_at: datetime = Field(sa_column=_utc(nullable=False))
+
+
+class MonthlyUsage(SQLModel, table=True):
+    """Counters behind the monthly cap; incremented with one conditional UPDATE, so two
+    processes can never both take the last allowed message."""
+
+    __tablename__ = "monthly_usage"
+
+    channel: str = Field(max_length=16, primary_key=True)
+    month: str = Field(max_length=7, primary_key=True)
+    proactive: int = Field(default=0)

@@ -49,7 +49,8 @@ def _postgres() -> Database:
     with database.engine.begin() as connection:
         connection.execute(
             text(
-                "TRUNCATE notification, booking, person, workshop_session, centre "
+                "TRUNCATE notification, booking, person, workshop_session, centre, "
+                "seen_delivery, outbound_message, monthly_usage "
                 "RESTART IDENTITY CASCADE"
             )
         )

@@ -8,15 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from bot.channels.telegram import _message_event
 from flows.conversation import Conversation
-from flows.events import Address, Choice, Event, Incoming, Unsupported
+from flows.events import Address, Choice, Event, Incoming, Unsupported, from_text
 from flows.replies import Outcome, Reply
-
-
-class _Msg:
-    def __init__(self, text: str) -> None:
-        self.text = text
 
 
 @dataclass
@@ -43,7 +37,7 @@ class Resident:
         return outcome.replies
 
     def send(self, text: str) -> list[Reply]:
-        return self._do(_message_event(_Msg(text)), text)
+        return self._do(from_text(text), text)
 
     def send_unsupported(self, kind: str) -> list[Reply]:
         return self._do(Unsupported(kind), f"<{kind}>")

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.channels.telegram import TEXT_LIMIT, parse_json, render, split_text
+from bot.channels.base import split_text
+from bot.channels.telegram import TEXT_LIMIT, parse_json, render
 from flows.events import Address, Choice, Command, Start, Text, Unsubscribed, Unsupported
 from flows.replies import Button, Reply
 
@@ -78,5 +79,5 @@ def test_long_text_is_split_at_line_ends_with_buttons_on_the_last_part() -> None
 
 
 def test_a_single_monster_line_is_cut_hard() -> None:
-    parts = split_text("y" * 10_000)
+    parts = split_text("y" * 10_000, TEXT_LIMIT)
     assert [len(p) for p in parts] == [4096, 4096, 1808]

@@ -50,3 +50,25 @@ class Channel(Protocol):
     async def send(self, delivery: Delivery) -> Sent:
         """Send one message. Must not raise for platform errors: map them to a ``Sent``."""
         ...
+
+
+def split_text(text: str, limit: int) -> list[str]:
+    """Cut a long text at line ends (or anywhere, for a monster line) into sendable parts."""
+    parts: list[str] = []
+    current = ""
+    for line in text.split("\n"):
+        while len(line) > limit:
+            if current:
+                parts.append(current)
+                current = ""
+            parts.append(line[:limit])
+            line = line[limit:]
+        candidate = f"{current}\n{line}" if current else line
+        if len(candidate) > limit:
+            parts.append(current)
+            current = line
+        else:
+            current = candidate
+    if current or not parts:
+        parts.append(current)
+    return parts

@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from typing import TextIO
 
 from bot.channels.base import Delivery, Sent
-from flows.events import Address, Choice, Command, Event, Incoming, Start, Text
+from flows.events import Address, Choice, Event, Incoming, Start, from_text
 from flows.replies import Reply
 
 CHANNEL = "console"
@@ -38,12 +38,7 @@ def parse(line: str, payloads: list[str]) -> Event | None:
         number = int(text)
         if 1 <= number <= len(payloads):
             return Choice(payloads[number - 1])
-    if text.startswith("/"):
-        name, _, rest = text[1:].partition(" ")
-        if name.lower() == "start":
-            return Start(rest.strip())
-        return Command(name.lower())
-    return Text(text)
+    return from_text(text)
 
 
 def language_from_environment() -> str | None:

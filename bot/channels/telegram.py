@@ -28,18 +28,8 @@ from telegram.error import (
 )
 from telegram.request import HTTPXRequest
 
-from bot.channels.base import Delivery, Sent
-from flows.events import (
-    Address,
-    Choice,
-    Command,
-    Event,
-    Incoming,
-    Start,
-    Text,
-    Unsubscribed,
-    Unsupported,
-)
+from bot.channels.base import Delivery, Sent, split_text
+from flows.events import Address, Choice, Event, Incoming, Unsubscribed, Unsupported, from_text
 from flows.replies import Reply
 
 log = logging.getLogger(__name__)
@@ -115,41 +105,12 @@ def _message_event(message: Any) -> Event:
     if text is None:
         kind = next((name for name in NON_TEXT if getattr(message, name, None)), "other")
         return Unsupported(kind)
-    if text.startswith("/") and len(text) <= 200:
-        head, _, rest = text[1:].partition(" ")
-        name = head.split("@", 1)[0].lower()
-        if name == "start":
-            return Start(rest.strip())
-        if name.isidentifier():
-            return Command(name)
-    return Text(text)
-
-
-def split_text(text: str, limit: int = TEXT_LIMIT) -> list[str]:
-    """Cut a long text at line ends (or anywhere, for a monster line) into sendable parts."""
-    parts: list[str] = []
-    current = ""
-    for line in text.split("\n"):
-        while len(line) > limit:
-            if current:
-                parts.append(current)
-                current = ""
-            parts.append(line[:limit])
-            line = line[limit:]
-        candidate = f"{current}\n{line}" if current else line
-        if len(candidate) > limit:
-            parts.append(current)
-            current = line
-        else:
-            current = candidate
-    if current or not parts:
-        parts.append(current)
-    return parts
+    return from_text(text)
 
 
 def render(reply: Reply) -> list[tuple[str, InlineKeyboardMarkup | None]]:
     """Messages to send for one reply; the buttons go with the last part."""
-    parts = split_text(reply.text or "…")
+    parts = split_text(reply.text or "…", TEXT_LIMIT)
     markup = None
     if reply.buttons:
         markup = InlineKeyboardMarkup(
@@ -252,6 +213,15 @@ class TelegramChannel:
         except TelegramError as error:  # too old, or already answered: nothing to do
             log.debug("answerCallbackQuery: %s", error)
 
+    def answer_soon(self, callback_query_id: str) -> None:
+        """Stop the tapped button's spinner at once; the answer itself follows."""
+        task = asyncio.create_task(self.answer_callback(callback_query_id))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def set_webhook(self, url: str, secret: str) -> None:
+        await self.bot.set_webhook(url, secret_token=secret, allowed_updates=UPDATE_TYPES)
+
     async def poll(self, handle: UpdateHandler) -> None:
         """Long polling until ``close``; each update is handed on without waiting for it."""
         await self.bot.delete_webhook()
@@ -283,8 +253,5 @@ class TelegramChannel:
                     continue
                 if parsed is not None:
                     if parsed.callback_query_id:
-                        # Stop the button's spinner at once; the answer itself follows.
-                        task = asyncio.create_task(self.answer_callback(parsed.callback_query_id))
-                        self._tasks.add(task)
-                        task.add_done_callback(self._tasks.discard)
+                        self.answer_soon(parsed.callback_query_id)
                     await handle(parsed)
