@@ -101,6 +101,7 @@ class App:
             raise StartupError("Viber needs PUBLIC_URL: the https address Viber calls")
         telegram = self.telegram
         tasks: list[asyncio.Task[None]] = []
+        server: WebServer | None = None
         try:
             if telegram is not None:
                 await telegram.start()
@@ -119,6 +120,8 @@ class App:
             for task in done:
                 task.result()  # a channel that stopped by itself stops the bot, loudly
         finally:
+            if server is not None:
+                await server.stop()  # closes its socket and open connections in order
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)

@@ -176,7 +176,17 @@ class WebServer:
         )
 
     async def serve(self) -> None:
-        await self._server.serve()
+        self._done = asyncio.Event()
+        try:
+            await self._server.serve()
+        finally:
+            self._done.set()
+
+    async def stop(self, timeout: float = 10.0) -> None:
+        """Stop accepting, finish what is in flight, close the socket."""
+        self._server.should_exit = True
+        with contextlib.suppress(TimeoutError, AttributeError):
+            await asyncio.wait_for(self._done.wait(), timeout)
 
     async def started(self, timeout: float = 10.0) -> None:
         for _ in range(int(timeout / 0.01)):
