@@ -63,7 +63,7 @@ class Dispatcher:
         outbox: Outbox,
         *,
         on_notify: Callable[[], None] = lambda: None,
-        threads: int = 8,
+        threads: int = 2,
     ) -> None:
         self.conversation = conversation
         self.outbox = outbox

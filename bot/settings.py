@@ -39,6 +39,7 @@ class Settings(BaseSettings):
     timezone: str = "Europe/Belgrade"
     locales_dir: Path = PROJECT_ROOT / "locales"
     notify_interval: float = Field(default=5.0, gt=0)
+    flow_threads: int = Field(default=2, ge=1, le=32, description="threads running conversations")
     log_level: str = "INFO"
 
     @field_validator("timezone")

@@ -13,6 +13,7 @@ import contextlib
 import hmac
 import json
 import logging
+import socket
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -176,10 +177,19 @@ class WebServer:
         )
 
     async def serve(self) -> None:
+        config = self._server.config
+        family = socket.AF_INET6 if ":" in config.host else socket.AF_INET
+        # IPPROTO_TCP named explicitly: asyncio sets TCP_NODELAY only on sockets that name it,
+        # and without it every answer waits ~40 ms for a delayed ACK (Nagle's algorithm).
+        sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._done = asyncio.Event()
         try:
-            await self._server.serve()
+            sock.bind((config.host, config.port))
+            sock.set_inheritable(True)
+            await self._server.serve(sockets=[sock])
         finally:
+            sock.close()
             self._done.set()
 
     async def stop(self, timeout: float = 10.0) -> None:

@@ -68,6 +68,7 @@ async def test_a_whole_booking_through_the_webhook(
     async def step(update: dict[str, object], expect: str) -> None:
         response = await fake.deliver(update)
         assert response.status_code == 200
+
         def answered() -> bool:
             messages = fake.messages(amina)
             return bool(messages) and expect in messages[-1]["text"]
