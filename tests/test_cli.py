@@ -196,3 +196,41 @@ def test_postgres_needs_an_explicit_upgrade_and_a_data_key(tmp_path: Path) -> No
     assert no_key.returncode == 2 and "DATA_KEY must be set" in no_key.stderr
     upgraded = workshopbot(tmp_path, "db", "upgrade", DATABASE_URL=PG_URL)
     assert upgraded.returncode == 0 and "revision" in upgraded.stdout
+
+
+def test_stats_shows_the_months_viber_messages(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from storage import migrate
+    from storage import queries as q
+    from storage.db import Database
+
+    db = Database(f"sqlite:///{tmp_path / 'data' / 'workshopbot.sqlite3'}")
+    migrate.upgrade(db)
+    now = datetime(2026, 12, 3, 10, tzinfo=UTC)
+    with db.session() as s:
+        for initiated, status in ((False, 0), (False, 0), (True, 2)):
+            q.record_outbound(
+                s,
+                channel="viber",
+                month="2026-12",
+                bot_initiated=initiated,
+                billing_status=status,
+                now=now,
+            )
+        assert q.reserve_proactive(s, "viber", "2026-12", cap=1)
+        assert not q.reserve_proactive(s, "viber", "2026-12", cap=1)
+    db.dispose()
+    done = workshopbot(tmp_path, "stats", "--month", "2026-12", VIBER_MONTHLY_PROACTIVE_CAP="1")
+    assert done.returncode == 0, done.stderr
+    rows = {
+        " ".join(line.split("│")[2].split()): line.split("│")[3].strip()
+        for line in done.stdout.splitlines()
+        if line.count("│") >= 4
+    }
+    assert rows["Viber replies (free, within 24 h of the person writing)"] == "2"
+    assert rows["Viber bot-initiated (billed)"] == "1"
+    assert rows["Viber bot-initiated cap"] == "1"
+    assert rows["Viber cap used (incl. failed sends)"] == "1"
+    bad = workshopbot(tmp_path, "stats", "--month", "2026-13")
+    assert bad.returncode == 2

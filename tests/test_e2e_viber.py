@@ -253,3 +253,33 @@ def _unreachable(app: App, user_id: str) -> bool:
     with app.database.session() as db:
         person = q.find_person(db, app.vault, "viber", user_id)
         return person is not None and person.unreachable
+
+
+async def test_broadcast_reaches_subscribers_in_batches_of_300(fake: FakeViber) -> None:
+    from bot.channels.viber import ViberChannel
+    from flows.replies import Button, Reply
+
+    people = [fake.user(f"B{n}", "en") for n in range(301)]
+    receiver_ids = [p.id for p in people]
+    channel = ViberChannel(fake.token, fake.base_url, bot_name="Radionice")
+    try:
+        # Nobody has written yet, so nobody is subscribed: every receiver is reported back.
+        failed = await channel.broadcast(receiver_ids, Reply("Hello", ((Button("Menu", "M"),),)))
+    finally:
+        await channel.close()
+    assert sorted(failed) == sorted(receiver_ids)
+    calls = [body for method, body in fake.calls if method == "broadcast_message"]
+    assert [len(body["broadcast_list"]) for body in calls] == [300, 1]
+    assert calls[0]["keyboard"]["Buttons"][0]["ActionBody"] == "M"
+
+
+async def test_receipts_are_answered_without_a_reply(fake: FakeViber, served: Served) -> None:
+    app, _, _ = served
+    omar = fake.user("Omar", "en")
+    await onboard(fake, omar)
+    sent = fake.sent_count
+    for event in ("delivered", "seen", "failed"):
+        response = await fake.receipt(omar, event)  # type: ignore[arg-type]
+        assert response is not None and response.status_code == 200
+    await app.settle()
+    assert fake.sent_count == sent
