@@ -19,13 +19,15 @@ from bot.dispatch import Dispatcher
 from bot.keys import data_secret
 from bot.notify import NotificationPump
 from bot.outbox import Outbox
-from bot.settings import Settings
+from bot.scheduler import ReminderSender, Scheduler
+from bot.settings import Settings, parse_duration
 from bot.web import WebServer, create_web_app
 from flows.clock import Clock, SystemClock
 from flows.conversation import Conversation
 from flows.events import Address
 from flows.i18n import Catalogs
 from flows.notifications import Notifier
+from flows.reminders import ReminderPlan, Reminders
 from flows.screens import commands
 from storage import migrate
 from storage import queries as q
@@ -51,6 +53,8 @@ class App:
     outbox: Outbox
     dispatcher: Dispatcher
     pump: NotificationPump
+    reminders: Reminders
+    scheduler: Scheduler
     channels: dict[str, Channel] = field(default_factory=dict)
 
     @property
@@ -90,9 +94,12 @@ class App:
             modes["viber"] = "webhook"
         return modes
 
-    async def run(self) -> None:
+    async def run(self, *, scheduler: bool = True, receive: bool = True) -> None:
         """Run every configured channel until cancelled: the web server for webhooks (Viber,
-        and Telegram when PUBLIC_URL is set), long polling for Telegram otherwise."""
+        and Telegram when PUBLIC_URL is set), long polling for Telegram otherwise.
+
+        ``scheduler`` runs the reminders and notifications here (exactly one process should);
+        ``receive=False`` runs only that (``workshopbot scheduler``)."""
         settings = self.settings
         if not self.channels:
             raise StartupError(
@@ -106,17 +113,20 @@ class App:
         try:
             if telegram is not None:
                 await telegram.start()
+            if telegram is not None and receive:
                 await telegram.set_commands(
                     {code: commands(self.catalogs.translator(code)) for code in self.catalogs.codes}
                 )
-            if settings.webhooks:
+            if settings.webhooks and receive:
                 server = WebServer(create_web_app(self), settings.web_host, settings.web_port)
                 tasks.append(asyncio.create_task(server.serve()))
                 await server.started()
                 await self._register_webhooks()
-            if telegram is not None and not settings.public_url:
+            if telegram is not None and not settings.public_url and receive:
                 tasks.append(asyncio.create_task(telegram.poll(self.on_telegram_update)))
-            self.pump.start()
+            if scheduler:
+                self.scheduler.start()
+            tasks.append(asyncio.create_task(_forever()))
             # Everything built so far lives as long as the process: keep the collector from
             # walking it again and again (a full collection of it pauses the loop ~60 ms).
             gc.collect()
@@ -150,7 +160,7 @@ class App:
         await self.run()
 
     async def aclose(self) -> None:
-        await self.pump.stop()
+        await self.scheduler.stop()
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self.dispatcher.join(), 5)
             await asyncio.wait_for(self.outbox.join(), 5)
@@ -161,6 +171,10 @@ class App:
                 await close()
         self.dispatcher.close()
         self.database.dispose()
+
+
+async def _forever() -> None:
+    await asyncio.Event().wait()
 
 
 def open_database(settings: Settings, *, upgrade: bool | None = None) -> Database:
@@ -230,6 +244,20 @@ def build_app(
         on_unreachable=on_unreachable,
     )
     pump = NotificationPump(notifier, outbox, interval=settings.notify_interval)
+    reminders = Reminders(
+        database,
+        vault,
+        catalogs,
+        clock,
+        ReminderPlan(
+            offsets=settings.offsets,
+            feedback_delay=parse_duration(settings.feedback_delay),
+            lease=parse_duration(settings.reminder_lease),
+        ),
+    )
+    scheduler = Scheduler(
+        ReminderSender(reminders, outbox), pump, sweep_seconds=settings.reminder_sweep_seconds
+    )
     dispatcher = Dispatcher(
         conversation, outbox, on_notify=pump.kick, threads=settings.flow_threads
     )
@@ -244,6 +272,8 @@ def build_app(
         outbox=outbox,
         dispatcher=dispatcher,
         pump=pump,
+        reminders=reminders,
+        scheduler=scheduler,
         channels=chosen,
     )
 

@@ -81,9 +81,23 @@ def setup_logging(config: Settings) -> None:
 
 
 @cli.command()
-def run() -> None:
+def run(
+    no_scheduler: Annotated[
+        bool, typer.Option("--no-scheduler", help="Extra web workers: leave reminders to one")
+    ] = False,
+) -> None:
     """Run the configured channels: Telegram (long polling, or a webhook when PUBLIC_URL is
-    set) and Viber (webhook), with the web server they need."""
+    set) and Viber (webhook), with the web server they need, and the reminders."""
+    _serve(scheduler=not no_scheduler, receive=True)
+
+
+@cli.command()
+def scheduler() -> None:
+    """Run only the reminders and notifications (when the web workers run --no-scheduler)."""
+    _serve(scheduler=True, receive=False)
+
+
+def _serve(*, scheduler: bool, receive: bool) -> None:
     config = settings()
     setup_logging(config)
     if config.telegram_bot_token is None and config.viber_auth_token is None:
@@ -97,7 +111,7 @@ def run() -> None:
     sys.setswitchinterval(0.0001)
     try:
         app = build_app(config)
-        asyncio.run(_until_signalled(app.run()))
+        asyncio.run(_until_signalled(app.run(scheduler=scheduler, receive=receive)))
     except StartupError as error:
         fail(str(error))
     except Exception as error:  # a wrong token, an unreachable API: one line, not a traceback
@@ -124,7 +138,7 @@ def _chat(config: Settings, db: Database | None, start: str) -> None:
         fail(str(error))
 
     async def main() -> None:
-        app.pump.start()
+        app.scheduler.start()  # reminders and notifications reach the terminal too
         try:
             await console.run(app.dispatcher.handle, app.settle, start=start)
         finally:
@@ -312,6 +326,33 @@ def session_list(
             status,
         )
     out.print(table)
+
+
+@session_cli.command("move")
+def session_move(
+    session_id: Annotated[int, typer.Argument(help="Session id")],
+    starts: Annotated[str, typer.Option(help='New local time, "YYYY-MM-DD HH:MM"')],
+) -> None:
+    """Move a session; everyone booked or waiting is told, and reminders follow the new time."""
+    db = database(settings())
+    with db.session() as s:
+        view = q.session_view(s, session_id)
+        if view is None:
+            fail(f"no session {session_id}")
+        centre = q.centre_by_id(s, view.session.centre_id)
+        zone = ZoneInfo(centre.timezone if centre else "UTC")
+        try:
+            local = datetime.strptime(starts.strip(), "%Y-%m-%d %H:%M")
+        except ValueError:
+            fail('--starts must look like "2026-12-01 10:00"')
+        now = SystemClock().now()
+        starts_at = local.replace(tzinfo=zone)
+        if starts_at <= now:
+            fail("that time has already passed")
+        told = q.move_session(s, session_id, starts_at, now)
+    if told is None:
+        fail(f"session {session_id} is cancelled or over and cannot be moved")
+    out.print(f"session {session_id} moved to {local:%a %d %b %H:%M}; {told} people will be told")
 
 
 @session_cli.command("cancel")

@@ -5,6 +5,8 @@ It keeps each platform's limits so that the platform never has to refuse:
   is added so network jitter cannot squeeze one window's sends into the next);
 - per chat: a token bucket (about 1 message a second, short bursts allowed);
 - messages to one chat leave in the order they were submitted, one at a time;
+- exclusive deliveries (reminders) go one at a time, and each is recorded (``on_done``)
+  before the next leaves: a crash can then repeat at most the one message in flight;
 - a "retry after N seconds" answer pauses that channel for exactly N seconds, then the same
   message is sent again; a "blocked" answer drops the chat's queue and reports the person
   unreachable.
@@ -150,6 +152,8 @@ class Outbox:
             for name, channel in channels.items()
         }
         self._chats: dict[Address, _Chat] = {}
+        self._lane = asyncio.Lock()
+        self._reports: set[asyncio.Task[None]] = set()
         self.retries_after = 0  # how often a platform told us to slow down
 
     def submit(self, delivery: Delivery) -> asyncio.Future[Result]:
@@ -197,18 +201,18 @@ class Outbox:
             while chat.queue:
                 item = chat.queue[0]
                 await chat.bucket.acquire()
-                if limit is not None:
-                    await limit.acquire()
-                try:
-                    outcome = await self._attempt(channel, item)
-                finally:
-                    if limit is not None:
-                        limit.release()
+                if item.delivery.exclusive:
+                    async with self._lane:
+                        outcome = await self._send_one(channel, limit, item)
+                        if outcome is not None:
+                            await self._report(item, outcome)
+                else:
+                    outcome = await self._send_one(channel, limit, item)
+                    if outcome is not None:
+                        await self._report(item, outcome)
                 if outcome is None:
                     continue  # retry the same message
                 chat.queue.popleft()
-                if not item.done.done():
-                    item.done.set_result(outcome)
                 if outcome is Result.UNREACHABLE:
                     self._drop_queue(chat)
                     if self.on_unreachable is not None:
@@ -217,6 +221,26 @@ class Outbox:
             chat.worker = None
             if not chat.queue and chat.bucket.full:
                 self._chats.pop(address, None)
+
+    async def _send_one(
+        self, channel: Channel, limit: SlidingWindow | None, item: _Item
+    ) -> Result | None:
+        if limit is not None:
+            await limit.acquire()
+        try:
+            return await self._attempt(channel, item)
+        finally:
+            if limit is not None:
+                limit.release()
+
+    async def _report(self, item: _Item, outcome: Result) -> None:
+        if item.delivery.on_done is not None:
+            try:
+                await item.delivery.on_done(outcome)
+            except Exception:
+                log.exception("recording a sent message failed")
+        if not item.done.done():
+            item.done.set_result(outcome)
 
     async def _attempt(self, channel: Channel, item: _Item) -> Result | None:
         item.attempts += 1
@@ -246,5 +270,9 @@ class Outbox:
     def _drop_queue(self, chat: _Chat) -> None:
         while chat.queue:
             item = chat.queue.popleft()
-            if not item.done.done():
+            if item.delivery.on_done is not None:
+                task = asyncio.create_task(self._report(item, Result.UNREACHABLE))
+                self._reports.add(task)
+                task.add_done_callback(self._reports.discard)
+            elif not item.done.done():
                 item.done.set_result(Result.UNREACHABLE)

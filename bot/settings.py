@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -39,6 +40,12 @@ class Settings(BaseSettings):
     timezone: str = "Europe/Belgrade"
     locales_dir: Path = PROJECT_ROOT / "locales"
     notify_interval: float = Field(default=5.0, gt=0)
+    reminder_offsets: str = Field(
+        default="24h,1h", description="before each session, e.g. 2d,24h,90m"
+    )
+    feedback_delay: str = Field(default="30m", description="after a session ends")
+    reminder_sweep_seconds: float = Field(default=30.0, gt=0, le=60)
+    reminder_lease: str = Field(default="2m", description="how long a claim holds without renewal")
     flow_threads: int = Field(default=2, ge=1, le=32, description="threads running conversations")
     log_level: str = "INFO"
 
@@ -84,6 +91,27 @@ class Settings(BaseSettings):
             raise ValueError("only sqlite:/// and postgresql:// URLs are supported")
         return value
 
+    @field_validator("reminder_offsets")
+    @classmethod
+    def _offsets(cls, value: str) -> str:
+        parts = [part.strip() for part in value.split(",") if part.strip()]
+        if not parts:
+            raise ValueError("give at least one offset, e.g. 24h,1h")
+        for part in parts:
+            parse_duration(part)
+        return ",".join(parts)
+
+    @field_validator("feedback_delay", "reminder_lease")
+    @classmethod
+    def _duration(cls, value: str) -> str:
+        parse_duration(value)
+        return value.strip()
+
+    @property
+    def offsets(self) -> list[timedelta]:
+        found = {parse_duration(part) for part in self.reminder_offsets.split(",")}
+        return sorted(found, reverse=True)
+
     @property
     def database(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'workshopbot.sqlite3'}"
@@ -104,6 +132,18 @@ class Settings(BaseSettings):
         path = sqlite_path(self.database)
         folder = path.parent if path is not None else self.data_dir
         return folder / "workshopbot.key"
+
+
+_DURATION = re.compile(r"^\s*(\d{1,5})\s*([dhm])\s*$")
+_UNITS = {"d": timedelta(days=1), "h": timedelta(hours=1), "m": timedelta(minutes=1)}
+
+
+def parse_duration(text: str) -> timedelta:
+    """ "2d", "24h", "90m" as a duration; anything else is an error that names the format."""
+    match = _DURATION.match(text.lower())
+    if match is None or int(match.group(1)) == 0:
+        raise ValueError(f"{text!r} is not a duration like 2d, 24h or 90m")
+    return int(match.group(1)) * _UNITS[match.group(2)]
 
 
 def describe_error(error: Exception) -> str:

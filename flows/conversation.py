@@ -254,6 +254,8 @@ class Conversation:
             self._my_bookings(turn, person)
         elif action == p.CANCEL:
             self._cancel(turn, person, payload.int_arg(0))
+        elif action == p.COMING:
+            self._menu(turn, note="🙂 " + turn.t._("Thank you. See you there!"))
         elif action == p.PICK_LANGUAGE:
             self._show(turn, State.PICK_LANGUAGE, screens.pick_language(turn.t, self.catalogs))
         elif action == p.LANGUAGE:

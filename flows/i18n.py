@@ -16,13 +16,13 @@ import gettext
 import io
 import re
 from collections.abc import Iterable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel import Locale
-from babel.dates import format_datetime, match_skeleton
+from babel.dates import format_datetime, format_timedelta, match_skeleton
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
@@ -101,6 +101,13 @@ class Translator:
 
     def when(self, moment: datetime, zone: str) -> str:
         return self._("{day}, {time}", day=self.day(moment, zone), time=self.time(moment, zone))
+
+    def duration(self, delta: timedelta) -> str:
+        """ "1 day", "1 hour", "30 minutes", in this language, rounded as people say it (a
+        reminder sent 20 seconds after its moment still says "1 hour")."""
+        step = timedelta(minutes=5) if delta < timedelta(hours=2) else timedelta(hours=1)
+        rounded = max(step, round(delta / step) * step)
+        return format_timedelta(rounded, threshold=1, locale=self.locale)
 
     def language_name(self, code: str) -> str:
         return AUTONYMS.get(code) or Locale.parse(code).get_display_name(code) or code

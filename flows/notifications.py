@@ -63,6 +63,8 @@ class Notifier:
             if booking is None or booking.status != BookingStatus.CONFIRMED or booking.id is None:
                 return None  # cancelled again before we could tell them
             reply = screens.seat_offered(t, view.session, zone, booking.id)
+        elif notification.kind == "session_moved":
+            reply = screens.session_moved(t, view.session, zone)
         elif notification.kind == "session_cancelled":
             reply = screens.session_cancelled(t, view.session, zone)
         else:

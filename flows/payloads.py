@@ -25,6 +25,7 @@ DETAILS = "S"  # S:<session>
 BOOK = "B"  # B:<session>
 MY_BOOKINGS = "K"
 CANCEL = "X"  # X:<booking>
+COMING = "Y"  # Y:<booking>  (the answer to a reminder: "I'll come")
 PICK_LANGUAGE = "LL"
 PICK_CENTRE = "CC"
 ERASE = "DEL"
@@ -40,6 +41,7 @@ ACTIONS = {
     BOOK,
     MY_BOOKINGS,
     CANCEL,
+    COMING,
     PICK_LANGUAGE,
     PICK_CENTRE,
     ERASE,

@@ -7,6 +7,7 @@ screen to show; this module decides how it reads.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import timedelta
 
 from flows import payloads as p
 from flows.i18n import N_, Catalogs, Translator
@@ -324,6 +325,42 @@ def seat_offered(t: Translator, session: WorkshopSession, zone: str, booking_id:
         [("❌ " + t._("I can't come"), p.make(p.CANCEL, booking_id))],
         [("🎟️ " + t._("My bookings"), p.MY_BOOKINGS)],
     ]
+    return make_reply(t, lines, rows)
+
+
+def reminder(
+    t: Translator, session: WorkshopSession, zone: str, booking_id: int, left: timedelta
+) -> Reply:
+    lines = [
+        "⏰ " + t._("Reminder: your workshop starts in {time_left}.", time_left=t.duration(left)),
+        f"▪️ {t.iso(session.title)}",
+        f"🕒 {t.when(session.starts_at, zone)}",
+    ]
+    if session.place:
+        lines.append(f"📍 {t.iso(session.place)}")
+    rows = [
+        [("✅ " + t._("I'll come"), p.make(p.COMING, booking_id))],
+        [("❌ " + t._("I can't come"), p.make(p.CANCEL, booking_id))],
+    ]
+    return make_reply(t, lines, rows)
+
+
+def feedback_invitation(t: Translator, session: WorkshopSession) -> Reply:
+    lines = [
+        "🙏 " + t._("Thank you for taking part in {title}.", title=session.title),
+        t._("Soon we will ask you a few short questions about it. Your answers are anonymous."),
+    ]
+    return make_reply(t, lines, [[(back_label(t), p.MENU)]])
+
+
+def session_moved(t: Translator, session: WorkshopSession, zone: str) -> Reply:
+    lines = [
+        "🔁 " + t._("The time of this workshop has changed."),
+        f"▪️ {t.iso(session.title)}",
+        f"🕒 {t.when(session.starts_at, zone)}",
+        t._("If you cannot come at the new time, please cancel your booking."),
+    ]
+    rows = [[("🎟️ " + t._("My bookings"), p.MY_BOOKINGS)]]
     return make_reply(t, lines, rows)
 
 

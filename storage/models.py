@@ -165,3 +165,42 @@ class MonthlyUsage(SQLModel, table=True):
     channel: str = Field(max_length=16, primary_key=True)
     month: str = Field(max_length=7, primary_key=True)
     proactive: int = Field(default=0)
+
+
+class ReminderKind(StrEnum):
+    REMINDER = "reminder"
+    FEEDBACK = "feedback"  # the invitation to give feedback after a session
+
+
+class ReminderState(StrEnum):
+    CLAIMED = "claimed"  # a scheduler took it and is sending it (under a lease)
+    SENT = "sent"
+    DROPPED = "dropped"  # too late, superseded, cancelled, or the person is unreachable
+
+
+class Reminder(SQLModel, table=True):
+    """A message due at a moment before (or after) a booked session, claimed exactly once.
+
+    The unique key (booking, kind, offset, session start) is what makes a claim atomic: two
+    schedulers inserting the same reminder cannot both succeed. A moved session has a new
+    start, so its reminders are due again at the new time; the old ones are simply never sent.
+    """
+
+    __table_args__ = (
+        UniqueConstraint("booking_id", "kind", "offset_minutes", "starts_at", name="uq_reminder"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    booking_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("booking.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    kind: str = Field(max_length=16)
+    offset_minutes: int
+    starts_at: datetime = Field(sa_column=_utc(nullable=False))
+    state: str = Field(max_length=16, index=True)
+    owner: str = Field(max_length=40)
+    lease_until: datetime = Field(sa_column=_utc(nullable=False))
+    claimed_at: datetime = Field(sa_column=_utc(nullable=False))
+    done_at: datetime | None = Field(default=None, sa_column=_utc())

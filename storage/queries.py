@@ -8,12 +8,15 @@ Booking changes lock the workshop session row first (``FOR UPDATE`` on PostgreSQ
 from __future__ import annotations
 
 import json
+from collections.abc import Generator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import delete, func, update
+from sqlalchemy.dialects.postgresql import insert as postgres_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -26,6 +29,9 @@ from storage.models import (
     Notification,
     OutboundMessage,
     Person,
+    Reminder,
+    ReminderKind,
+    ReminderState,
     SeenDelivery,
     WorkshopSession,
 )
@@ -572,3 +578,200 @@ def usage(db: Session, channel: str, month: str) -> Usage:
 def last_seen(db: Session, person_id: int) -> datetime | None:
     person = db.get(Person, person_id)
     return person.last_seen_at if person else None
+
+
+# --- reminders -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Due:
+    """A reminder or feedback invitation that is due, before it is claimed."""
+
+    booking_id: int
+    kind: str
+    offset_minutes: int
+    starts_at: datetime
+    dropped: bool = False  # superseded (a later reminder is already due): record, do not send
+
+
+def due_reminders(
+    db: Session, now: datetime, offsets: list[int], *, chunk: int = 1000
+) -> Generator[Due, None, None]:
+    """Reminders due now, streamed: confirmed bookings of sessions that have not started,
+    booked before the reminder's moment, not claimed yet. When several offsets are due for
+    one booking (after downtime), only the latest is sent; the others are recorded dropped."""
+    ordered = sorted(offsets)
+    for position, offset in enumerate(ordered):
+        delta = timedelta(minutes=offset)
+        already = (
+            select(Reminder.id)
+            .where(
+                Reminder.booking_id == Booking.id,
+                Reminder.kind == ReminderKind.REMINDER,
+                Reminder.offset_minutes == offset,
+                Reminder.starts_at == WorkshopSession.starts_at,
+            )
+            .exists()
+        )
+        rows = db.exec(
+            select(Booking.id, Booking.updated_at, WorkshopSession.starts_at)
+            .join(WorkshopSession, col(WorkshopSession.id) == Booking.session_id)
+            .where(
+                Booking.status == BookingStatus.CONFIRMED,
+                col(WorkshopSession.cancelled_at).is_(None),
+                col(WorkshopSession.starts_at) > now,
+                col(WorkshopSession.starts_at) <= now + delta,
+                ~already,
+            )
+            .order_by(col(WorkshopSession.starts_at), col(Booking.id))
+            .execution_options(yield_per=chunk)
+        )
+        try:
+            for booking_id, booked_at, starts_at in rows:
+                if booked_at > starts_at - delta:
+                    continue  # booked after this reminder's moment: it reminds of nothing
+                superseded = any(
+                    now >= starts_at - timedelta(minutes=o) for o in ordered[:position]
+                )
+                yield Due(
+                    int(booking_id or 0), ReminderKind.REMINDER, offset, starts_at, superseded
+                )
+        finally:
+            rows.close()  # a server-side cursor on PostgreSQL when the caller stops early
+
+
+def due_feedback(
+    db: Session, now: datetime, delay: timedelta, *, within: timedelta, chunk: int = 1000
+) -> Generator[Due, None, None]:
+    """Feedback invitations due: sessions that ended ``delay`` ago (and not longer than
+    ``within`` ago), one per confirmed booking, never twice."""
+    already = (
+        select(Reminder.id)
+        .where(Reminder.booking_id == Booking.id, Reminder.kind == ReminderKind.FEEDBACK)
+        .exists()
+    )
+    rows = db.exec(
+        select(Booking.id, WorkshopSession.starts_at, WorkshopSession.minutes)
+        .join(WorkshopSession, col(WorkshopSession.id) == Booking.session_id)
+        .where(
+            Booking.status == BookingStatus.CONFIRMED,
+            col(WorkshopSession.cancelled_at).is_(None),
+            col(WorkshopSession.starts_at) <= now - delay,
+            col(WorkshopSession.starts_at) > now - within - timedelta(hours=12),
+            ~already,
+        )
+        .execution_options(yield_per=chunk)
+    )
+    try:
+        for booking_id, starts_at, minutes in rows:
+            ends = starts_at + timedelta(minutes=minutes)
+            if ends + delay <= now <= ends + within:
+                yield Due(int(booking_id or 0), ReminderKind.FEEDBACK, 0, starts_at)
+    finally:
+        rows.close()
+
+
+def claim(db: Session, due: list[Due], *, owner: str, now: datetime, lease: timedelta) -> list[int]:
+    """Claim reminders in one atomic statement; returns the ids this caller won (to send).
+
+    Another scheduler inserting the same reminder makes the conflict skip it here."""
+    if not due:
+        return []
+    rows = [
+        {
+            "booking_id": d.booking_id,
+            "kind": d.kind,
+            "offset_minutes": d.offset_minutes,
+            "starts_at": d.starts_at,
+            "state": ReminderState.DROPPED if d.dropped else ReminderState.CLAIMED,
+            "owner": owner,
+            "lease_until": now + lease,
+            "claimed_at": now,
+            "done_at": now if d.dropped else None,
+        }
+        for d in due
+    ]
+    insert = postgres_insert if db.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = (
+        insert(Reminder)
+        .values(rows)
+        .on_conflict_do_nothing(
+            index_elements=["booking_id", "kind", "offset_minutes", "starts_at"]
+        )
+        .returning(col(Reminder.id), col(Reminder.state))
+    )
+    won = db.execute(statement).all()
+    return [int(rid) for rid, state in won if state == ReminderState.CLAIMED]
+
+
+def reclaim(db: Session, *, owner: str, now: datetime, lease: timedelta) -> list[int]:
+    """Take over reminders whose claimer stopped renewing its lease (it crashed)."""
+    result = db.execute(
+        update(Reminder)
+        .where(col(Reminder.state) == ReminderState.CLAIMED, col(Reminder.lease_until) < now)
+        .values(owner=owner, lease_until=now + lease)
+        .returning(col(Reminder.id))
+    )
+    return [int(rid) for (rid,) in result.all()]
+
+
+def renew(db: Session, *, owner: str, ids: list[int], now: datetime, lease: timedelta) -> None:
+    for start in range(0, len(ids), 1000):
+        db.execute(
+            update(Reminder)
+            .where(
+                col(Reminder.id).in_(ids[start : start + 1000]),
+                col(Reminder.owner) == owner,
+                col(Reminder.state) == ReminderState.CLAIMED,
+            )
+            .values(lease_until=now + lease)
+        )
+
+
+def finish_reminder(db: Session, reminder_id: int, *, sent: bool, now: datetime) -> None:
+    db.execute(
+        update(Reminder)
+        .where(col(Reminder.id) == reminder_id)
+        .values(state=ReminderState.SENT if sent else ReminderState.DROPPED, done_at=now)
+    )
+
+
+@dataclass(frozen=True)
+class ReminderView:
+    reminder: Reminder
+    booking: Booking
+    session: WorkshopSession
+    person: Person
+    centre: Centre | None
+
+
+def reminder_views(db: Session, ids: list[int]) -> list[ReminderView]:
+    if not ids:
+        return []
+    rows = db.execute(
+        select(Reminder, Booking, WorkshopSession, Person, Centre)  # type: ignore[call-overload]
+        .join(Booking, col(Booking.id) == Reminder.booking_id)
+        .join(WorkshopSession, col(WorkshopSession.id) == Booking.session_id)
+        .join(Person, col(Person.id) == Booking.person_id)
+        .outerjoin(Centre, col(Centre.id) == WorkshopSession.centre_id)
+        .where(col(Reminder.id).in_(ids))
+    ).all()
+    return [ReminderView(*row) for row in rows]
+
+
+def move_session(db: Session, session_id: int, starts_at: datetime, now: datetime) -> int | None:
+    """Move a session; everyone booked or waiting is owed a message. None if not movable."""
+    session = _lock_session(db, session_id)
+    if session is None or session.cancelled_at is not None or session.starts_at <= now:
+        return None
+    session.starts_at = starts_at
+    db.add(session)
+    bookings = db.exec(
+        select(Booking).where(
+            Booking.session_id == session_id,
+            col(Booking.status).in_([BookingStatus.CONFIRMED, BookingStatus.WAITLISTED]),
+        )
+    ).all()
+    for booking in bookings:
+        _owe(db, booking.person_id, "session_moved", session_id, now)
+    return len(bookings)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from flows.events import Address
 from flows.replies import Reply
@@ -22,6 +23,9 @@ class Delivery:
     edit: str | None = None
     person_id: int | None = None
     bot_initiated: bool = False
+    # Awaited with the outcome before the next exclusive delivery may start (see Outbox).
+    on_done: Callable[[Any], Awaitable[None]] | None = None
+    exclusive: bool = False
 
 
 @dataclass(frozen=True)
