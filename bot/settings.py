@@ -134,8 +134,13 @@ class Settings(BaseSettings):
         return folder / "workshopbot.key"
 
 
-_DURATION = re.compile(r"^\s*(\d{1,5})\s*([dhm])\s*$")
-_UNITS = {"d": timedelta(days=1), "h": timedelta(hours=1), "m": timedelta(minutes=1)}
+_DURATION = re.compile(r"^\s*(\d{1,5})\s*([dhms])\s*$")
+_UNITS = {
+    "d": timedelta(days=1),
+    "h": timedelta(hours=1),
+    "m": timedelta(minutes=1),
+    "s": timedelta(seconds=1),
+}
 
 
 def parse_duration(text: str) -> timedelta:
