@@ -58,22 +58,23 @@ def populate(
             )
             assert centre.id
             centre_ids.append(centre.id)
-        db.execute(
-            insert(WorkshopSession),
-            [
-                {
-                    "centre_id": centre_ids[i % centres],
-                    "title": TITLES[i % len(TITLES)],
-                    "starts_at": now + timedelta(hours=1 + (i // centres) * 2),
-                    "minutes": 90,
-                    "capacity": 12,
-                    "languages": "ar,fa",
-                    "place": "Room",
-                    "created_at": now,
-                }
-                for i in range(sessions)
-            ],
-        )
+        if sessions:
+            db.execute(
+                insert(WorkshopSession),
+                [
+                    {
+                        "centre_id": centre_ids[i % centres],
+                        "title": TITLES[i % len(TITLES)],
+                        "starts_at": now + timedelta(hours=1 + (i // centres) * 2),
+                        "minutes": 90,
+                        "capacity": 12,
+                        "languages": "ar,fa",
+                        "place": "Room",
+                        "created_at": now,
+                    }
+                    for i in range(sessions)
+                ],
+            )
         rows = []
         for n in range(people):
             key = str(user_key_base + n)
@@ -97,20 +98,21 @@ def populate(
         if rows:
             db.execute(insert(Person), rows)
         # Some existing bookings, so lists and counts have something to count.
-        db.execute(
-            insert(Booking),
-            [
-                {
-                    "session_id": 1 + (n * 7) % sessions,
-                    "person_id": 1 + n,
-                    "status": "confirmed",
-                    "queue_no": 0,
-                    "created_at": now,
-                    "updated_at": now,
-                }
-                for n in range(min(people, sessions * 4))
-            ],
-        )
+        if sessions:
+            db.execute(
+                insert(Booking),
+                [
+                    {
+                        "session_id": 1 + (n * 7) % sessions,
+                        "person_id": 1 + n,
+                        "status": "confirmed",
+                        "queue_no": 0,
+                        "created_at": now,
+                        "updated_at": now,
+                    }
+                    for n in range(min(people, sessions * 4))
+                ],
+            )
     return database, centre_ids
 
 

@@ -45,7 +45,7 @@ class ReminderPlan:
     )
     feedback_delay: timedelta = timedelta(minutes=30)
     lease: timedelta = timedelta(minutes=2)
-    batch: int = 500
+    batch: int = 1000
 
 
 class Reminders:
@@ -115,29 +115,32 @@ class Reminders:
         now = self.clock.now()
         claimed = []
         with self.database.session() as db:
-            views = {view.reminder.id: view for view in q.reminder_views(db, ids)}
+            views = {view.reminder_id: view for view in q.reminder_views(db, ids)}
+        texts: dict[tuple[str, int | None], list[str]] = {}  # many people, one session
         for reminder_id in ids:
             view = views.get(reminder_id)
-            if view is None or view.person.unreachable:
+            if view is None or view.unreachable:
                 claimed.append(Claimed(reminder_id, None))
                 continue
-            session, booking = view.session, view.booking
-            t = self.catalogs.translator(view.person.locale)
-            zone = view.centre.timezone if view.centre else DEFAULT_ZONE
-            assert booking.id is not None
-            if view.reminder.kind == ReminderKind.FEEDBACK:
+            session = view.session
+            t = self.catalogs.translator(view.locale)
+            if view.kind == ReminderKind.FEEDBACK:
                 reply = screens.feedback_invitation(t, session)
             elif (
-                booking.status != "confirmed"
+                view.booking_status != "confirmed"
                 or session.cancelled_at is not None
                 or session.starts_at <= now
-                or session.starts_at != view.reminder.starts_at
+                or session.starts_at != view.reminder_starts_at
             ):
                 claimed.append(Claimed(reminder_id, None))  # cancelled, moved or started
                 continue
             else:
-                reply = screens.reminder(t, session, zone, booking.id, session.starts_at - now)
-            address = Address(view.person.channel, self.vault.open(view.person.address_enc))
-            outgoing = Outgoing(address, reply, person_id=view.person.id, bot_initiated=True)
+                key = (t.code, session.id)
+                if key not in texts:
+                    zone = view.zone or DEFAULT_ZONE
+                    texts[key] = screens.reminder_lines(t, session, zone, session.starts_at - now)
+                reply = screens.reminder(t, texts[key], view.booking_id)
+            address = Address(view.channel, self.vault.open(view.address_enc))
+            outgoing = Outgoing(address, reply, person_id=view.person_id, bot_initiated=True)
             claimed.append(Claimed(reminder_id, outgoing))
         return claimed

@@ -328,9 +328,9 @@ def seat_offered(t: Translator, session: WorkshopSession, zone: str, booking_id:
     return make_reply(t, lines, rows)
 
 
-def reminder(
-    t: Translator, session: WorkshopSession, zone: str, booking_id: int, left: timedelta
-) -> Reply:
+def reminder_lines(
+    t: Translator, session: WorkshopSession, zone: str, left: timedelta
+) -> list[str]:
     lines = [
         "⏰ " + t._("Reminder: your workshop starts in {time_left}.", time_left=t.duration(left)),
         f"▪️ {t.iso(session.title)}",
@@ -338,6 +338,10 @@ def reminder(
     ]
     if session.place:
         lines.append(f"📍 {t.iso(session.place)}")
+    return lines
+
+
+def reminder(t: Translator, lines: Sequence[str], booking_id: int) -> Reply:
     rows = [
         [("✅ " + t._("I'll come"), p.make(p.COMING, booking_id))],
         [("❌ " + t._("I can't come"), p.make(p.CANCEL, booking_id))],
