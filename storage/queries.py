@@ -257,18 +257,25 @@ def cancel_session(db: Session, session_id: int, now: datetime) -> int | None:
         return None
     session.cancelled_at = now
     db.add(session)
-    bookings = db.exec(
-        select(Booking).where(
-            Booking.session_id == session_id,
-            col(Booking.status).in_([BookingStatus.CONFIRMED, BookingStatus.WAITLISTED]),
-        )
-    ).all()
+    bookings = _active_bookings(db, session_id)
     for booking in bookings:
         booking.status = BookingStatus.CANCELLED
         booking.updated_at = now
         db.add(booking)
         _owe(db, booking.person_id, "session_cancelled", session_id, now)
     return len(bookings)
+
+
+def _active_bookings(db: Session, session_id: int) -> list[Booking]:
+    """Seats and waitlist places of a session (everyone to tell when it changes)."""
+    return list(
+        db.exec(
+            select(Booking).where(
+                Booking.session_id == session_id,
+                col(Booking.status).in_([BookingStatus.CONFIRMED, BookingStatus.WAITLISTED]),
+            )
+        ).all()
+    )
 
 
 def _lock_session(db: Session, session_id: int) -> WorkshopSession | None:
@@ -799,12 +806,7 @@ def move_session(db: Session, session_id: int, starts_at: datetime, now: datetim
         return None
     session.starts_at = starts_at
     db.add(session)
-    bookings = db.exec(
-        select(Booking).where(
-            Booking.session_id == session_id,
-            col(Booking.status).in_([BookingStatus.CONFIRMED, BookingStatus.WAITLISTED]),
-        )
-    ).all()
+    bookings = _active_bookings(db, session_id)
     for booking in bookings:
         _owe(db, booking.person_id, "session_moved", session_id, now)
     return len(bookings)

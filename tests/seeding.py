@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 
 from storage import queries as q
 from storage.db import Database
+from storage.identity import Vault
 
 
 @dataclass
@@ -69,3 +70,60 @@ def seed(database: Database, now: datetime) -> World:
     with database.session() as db:
         q.cancel_session(db, world.cancelled, now)
     return world
+
+
+def booked_people(
+    database: Database,
+    vault: Vault,
+    keys: list[str],
+    *,
+    starts_at: datetime,
+    capacity: int,
+    now: datetime,
+    booked_at: datetime | None = None,
+    book: bool = True,
+) -> int:
+    """One centre (krnjaca), one session, and people who agreed (and booked, in order)."""
+    with database.session() as db:
+        centre = q.add_centre(
+            db,
+            slug="krnjaca",
+            name="Krnjača",
+            kind="asylum",
+            timezone="Europe/Belgrade",
+            contact=None,
+            now=now,
+        )
+        assert centre.id
+        session = q.add_session(
+            db,
+            centre_id=centre.id,
+            title="Sewing",
+            starts_at=starts_at,
+            minutes=90,
+            capacity=capacity,
+            languages=[],
+            place="Room 2",
+            now=now,
+        )
+        assert session.id
+        for key in keys:
+            person = q.create_person(
+                db,
+                vault,
+                channel="telegram",
+                user_key=key,
+                locale="en",
+                centre_id=centre.id,
+                now=booked_at or now,
+            )
+            assert person.id
+            if book:
+                q.book(
+                    db,
+                    person_id=person.id,
+                    session_id=session.id,
+                    centre_id=centre.id,
+                    now=booked_at or now,
+                )
+    return session.id

@@ -13,45 +13,21 @@ from flows.clock import FakeClock
 from flows.events import Address, Choice, Incoming
 from storage import queries as q
 from storage.models import Booking, BookingStatus
+from tests.seeding import booked_people
 
 
 def _setup(app: App, clock: FakeClock, people: int, capacity: int) -> tuple[int, list[str]]:
-    now = clock.now()
     keys = [str(100_000 + n) for n in range(people)]
-    with app.database.session() as db:
-        centre = q.add_centre(
-            db,
-            slug="krnjaca",
-            name="Krnjača",
-            kind="asylum",
-            timezone="Europe/Belgrade",
-            contact=None,
-            now=now,
-        )
-        assert centre.id
-        session = q.add_session(
-            db,
-            centre_id=centre.id,
-            title="Sewing",
-            starts_at=now + timedelta(days=1),
-            minutes=90,
-            capacity=capacity,
-            languages=[],
-            place=None,
-            now=now,
-        )
-        for key in keys:
-            q.create_person(
-                db,
-                app.vault,
-                channel="telegram",
-                user_key=key,
-                locale="en",
-                centre_id=centre.id,
-                now=now,
-            )
-    assert session.id
-    return session.id, keys
+    session_id = booked_people(
+        app.database,
+        app.vault,
+        keys,
+        starts_at=clock.now() + timedelta(days=1),
+        capacity=capacity,
+        now=clock.now(),
+        book=False,
+    )
+    return session_id, keys
 
 
 def _at_once(app: App, calls: list[Incoming]) -> None:

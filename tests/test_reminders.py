@@ -15,6 +15,7 @@ from flows.reminders import Claimed, ReminderPlan, Reminders
 from storage import queries as q
 from storage.models import Reminder
 from tests.dialogue import Resident
+from tests.seeding import booked_people
 
 BELGRADE = ZoneInfo("Europe/Belgrade")
 
@@ -22,44 +23,11 @@ BELGRADE = ZoneInfo("Europe/Belgrade")
 def setup(
     app: App, clock: FakeClock, starts_at: datetime, people: int = 1, capacity: int = 10
 ) -> tuple[int, list[str]]:
-    now = clock.now()
     keys = [str(500 + n) for n in range(people)]
-    with app.database.session() as db:
-        centre = q.add_centre(
-            db,
-            slug="krnjaca",
-            name="Krnjača",
-            kind="asylum",
-            timezone="Europe/Belgrade",
-            contact=None,
-            now=now,
-        )
-        assert centre.id
-        session = q.add_session(
-            db,
-            centre_id=centre.id,
-            title="Sewing",
-            starts_at=starts_at,
-            minutes=90,
-            capacity=capacity,
-            languages=[],
-            place="Room 2",
-            now=now,
-        )
-        assert session.id
-        for key in keys:
-            person = q.create_person(
-                db,
-                app.vault,
-                channel="telegram",
-                user_key=key,
-                locale="en",
-                centre_id=centre.id,
-                now=now,
-            )
-            assert person.id
-            q.book(db, person_id=person.id, session_id=session.id, centre_id=centre.id, now=now)
-    return session.id, keys
+    session_id = booked_people(
+        app.database, app.vault, keys, starts_at=starts_at, capacity=capacity, now=clock.now()
+    )
+    return session_id, keys
 
 
 def sweep(reminders: Reminders) -> list[Claimed]:

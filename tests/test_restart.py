@@ -14,58 +14,25 @@ from pathlib import Path
 import pytest
 
 from storage import migrate
-from storage import queries as q
 from storage.db import Database
 from storage.identity import Vault
 from tests.conftest import PG_URL, TEST_KEY, _postgres
 from tests.fakes.telegram_api import FakeTelegram, FakeUser
+from tests.seeding import booked_people
 
 
 def seed(database: Database, users: list[FakeUser]) -> None:
     """Everyone booked on a session in 50 minutes: each one's 1-hour reminder is due now."""
-    vault = Vault(TEST_KEY)
     now = datetime.now(UTC)
-    with database.session() as db:
-        centre = q.add_centre(
-            db,
-            slug="krnjaca",
-            name="Krnjača",
-            kind="asylum",
-            timezone="Europe/Belgrade",
-            contact=None,
-            now=now,
-        )
-        assert centre.id
-        session = q.add_session(
-            db,
-            centre_id=centre.id,
-            title="Sewing",
-            minutes=90,
-            capacity=len(users),
-            starts_at=now + timedelta(minutes=50),
-            languages=[],
-            place=None,
-            now=now,
-        )
-        assert session.id
-        for user in users:
-            person = q.create_person(
-                db,
-                vault,
-                channel="telegram",
-                user_key=str(user.id),
-                locale="en",
-                centre_id=centre.id,
-                now=now - timedelta(days=1),
-            )
-            assert person.id
-            q.book(
-                db,
-                person_id=person.id,
-                session_id=session.id,
-                centre_id=centre.id,
-                now=now - timedelta(days=1),
-            )
+    booked_people(
+        database,
+        Vault(TEST_KEY),
+        [str(user.id) for user in users],
+        starts_at=now + timedelta(minutes=50),
+        capacity=len(users),
+        now=now,
+        booked_at=now - timedelta(days=1),
+    )
 
 
 async def start_scheduler(fake: FakeTelegram, folder: Path, url: str) -> asyncio.subprocess.Process:
