@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -105,6 +105,7 @@ class Scheduler:
         scheduler.add_job(
             self.sender.renew, "interval", seconds=max(0.2, lease / 3), id="renew", **options
         )
+        scheduler.add_job(self._forget, "interval", hours=1, id="forget", **options)
         scheduler.start()
         self._scheduler = scheduler
         self.pump.start()
@@ -116,6 +117,13 @@ class Scheduler:
                 log.info("reminders: %d handed to the outbox", handed)
         except Exception:
             log.exception("reminder sweep failed")
+
+    async def _forget(self) -> None:
+        """Webhook deliveries older than a week will not be retried any more: forget them."""
+        try:
+            await asyncio.to_thread(self.sender.reminders.forget_deliveries, timedelta(days=7))
+        except Exception:
+            log.exception("forgetting old webhook deliveries failed")
 
     async def stop(self) -> None:
         if self._scheduler is not None:

@@ -107,6 +107,11 @@ class Reminders:
             with self.database.session() as db:
                 q.renew(db, owner=self.owner, ids=ids, now=self.clock.now(), lease=self.plan.lease)
 
+    def forget_deliveries(self, age: timedelta) -> int:
+        """Housekeeping that rides along with the sweeps: old webhook delivery ids."""
+        with self.database.session() as db:
+            return q.forget_deliveries(db, self.clock.now() - age)
+
     def finish(self, reminder_id: int, *, sent: bool) -> None:
         with self.database.session() as db:
             q.finish_reminder(db, reminder_id, sent=sent, now=self.clock.now())

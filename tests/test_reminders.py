@@ -262,3 +262,15 @@ def test_a_dead_schedulers_claims_are_taken_over_when_its_lease_ends(
     clock.advance(timedelta(minutes=3))
     taken = sweep(alive)
     assert sorted(c.reminder_id for c in taken) == sorted(c.reminder_id for c in claimed[1:])
+
+
+def test_old_webhook_deliveries_are_forgotten(app: App, clock: FakeClock) -> None:
+    with app.database.session() as db:
+        assert q.first_delivery(db, "viber", "1", clock.now())
+    clock.advance(timedelta(days=8))
+    with app.database.session() as db:
+        assert q.first_delivery(db, "viber", "2", clock.now())
+    assert app.reminders.forget_deliveries(timedelta(days=7)) == 1
+    with app.database.session() as db:
+        assert q.first_delivery(db, "viber", "1", clock.now())  # forgotten, so new again
+        assert not q.first_delivery(db, "viber", "2", clock.now())
