@@ -22,9 +22,10 @@ from bot.app import build_app
 from bot.settings import Settings
 from flows.clock import SystemClock
 from storage import migrate
-from storage import queries as q
 from storage.db import Database
+from storage.identity import Vault
 from tests.fakes.telegram_api import FakeTelegram
+from tests.seeding import booked_people
 
 
 async def main(people: int, limit: int) -> None:
@@ -32,28 +33,15 @@ async def main(people: int, limit: int) -> None:
         database = Database(f"sqlite:///{Path(folder) / 'burst.sqlite3'}")
         migrate.upgrade(database)
         clock = SystemClock()
-        with database.session() as db:
-            centre = q.add_centre(
-                db,
-                slug="krnjaca",
-                name="Krnjača",
-                kind="asylum",
-                timezone="Europe/Belgrade",
-                contact=None,
-                now=clock.now(),
-            )
-            assert centre.id
-            q.add_session(
-                db,
-                centre_id=centre.id,
-                title="Sewing",
-                minutes=90,
-                capacity=12,
-                starts_at=clock.now() + timedelta(days=1),
-                languages=[],
-                place=None,
-                now=clock.now(),
-            )
+        # The centre from the link, one session, and nobody yet: 300 newcomers arrive.
+        booked_people(
+            database,
+            Vault(BENCH_KEY),
+            [],
+            starts_at=clock.now() + timedelta(days=1),
+            capacity=12,
+            now=clock.now(),
+        )
         async with FakeTelegram(rate_limit=limit) as fake:
             settings = Settings(
                 data_dir=Path(folder),
@@ -69,7 +57,7 @@ async def main(people: int, limit: int) -> None:
             for user in users:
                 fake.send_text(user, "/start krnjaca")
             started = time.perf_counter()
-            task = asyncio.create_task(app.run_polling())
+            task = asyncio.create_task(app.run())
             await fake.wait_for(lambda: fake.sent_count >= people, timeout=120)
             elapsed = time.perf_counter() - started
             answered = sum(1 for user in users if fake.messages(user))

@@ -155,10 +155,6 @@ class App:
             await telegram.set_webhook(f"{public}/telegram", secret)
             log.info("telegram: webhook set to %s/telegram", public)
 
-    async def run_polling(self) -> None:
-        """Run the Telegram channel by long polling until cancelled (tests, and `run`)."""
-        await self.run()
-
     async def aclose(self) -> None:
         await self.scheduler.stop()
         with contextlib.suppress(Exception):

@@ -41,9 +41,6 @@ class KeyedSerial:
         else:
             self._locks[key] = (lock, users - 1)
 
-    def __len__(self) -> int:
-        return len(self._locks)
-
 
 class _Held:
     def __init__(self, owner: KeyedSerial, key: object, lock: asyncio.Lock) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import hmac
 import json
 import logging
@@ -121,13 +122,9 @@ def create_web_app(app: App) -> Starlette:
             incoming = parsed.incoming
             if parsed.callback_query_id:
                 channel.answer_soon(parsed.callback_query_id)
+            # Telegram retries a delivery it thinks failed: the update_id makes it harmless.
             app.dispatcher.submit(
-                type(incoming)(
-                    incoming.address,
-                    incoming.event,
-                    incoming.language_hint,
-                    delivery=str(parsed.update_id),
-                ),
+                dataclasses.replace(incoming, delivery=str(parsed.update_id)),
                 edit=parsed.message_ref,
             )
         return OK

@@ -24,9 +24,6 @@ class Reply:
     replace: bool = False
     rtl: bool = False
 
-    def payloads(self) -> set[str]:
-        return {button.payload for row in self.buttons for button in row}
-
 
 @dataclass(frozen=True)
 class Outgoing:

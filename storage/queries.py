@@ -7,12 +7,10 @@ Booking changes lock the workshop session row first (``FOR UPDATE`` on PostgreSQ
 
 from __future__ import annotations
 
-import json
 from collections.abc import Generator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any
 
 from sqlalchemy import delete, func, update
 from sqlalchemy.dialects.postgresql import insert as postgres_insert
@@ -111,10 +109,6 @@ def create_person(
     return person
 
 
-def person_by_id(db: Session, person_id: int) -> Person | None:
-    return db.get(Person, person_id)
-
-
 def set_reachable(
     db: Session, vault: Vault, channel: str, user_key: str, *, reachable: bool
 ) -> bool:
@@ -127,17 +121,10 @@ def set_reachable(
     return bool(getattr(result, "rowcount", 0))
 
 
-def load_state(person: Person) -> dict[str, Any]:
-    try:
-        data = json.loads(person.state_data or "{}")
-    except ValueError:
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
-def save_state(person: Person, state: str, data: dict[str, Any] | None = None) -> None:
+def save_state(person: Person, state: str) -> None:
+    """Where the person is in the conversation (``state_data`` is kept for states that need
+    more than a name; none does yet)."""
     person.state = state
-    person.state_data = json.dumps(data or {}, separators=(",", ":"))
 
 
 def delete_person(db: Session, person: Person) -> None:

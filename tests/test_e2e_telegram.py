@@ -45,7 +45,7 @@ async def running(
     )
     world = seed(database, clock.now())
     app = build_app(settings, clock=clock, database=database)
-    task = asyncio.create_task(app.run_polling())
+    task = asyncio.create_task(app.run())
     yield app, world
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):

@@ -13,7 +13,7 @@ from bot.app import App
 from flows.clock import FakeClock
 from flows.reminders import Claimed, ReminderPlan, Reminders
 from storage import queries as q
-from storage.models import Reminder
+from storage.models import Booking, Reminder
 from tests.dialogue import Resident
 from tests.seeding import booked_people
 
@@ -75,7 +75,7 @@ def test_the_reminder_buttons(app: App, clock: FakeClock) -> None:
 def test_cancelled_bookings_and_sessions_get_no_reminder(app: App, clock: FakeClock) -> None:
     session_id, _ = setup(app, clock, clock.now() + timedelta(hours=3), people=2)
     with app.database.session() as db:
-        booking = db.exec(select(q.Booking)).first()  # type: ignore[attr-defined]
+        booking = db.exec(select(Booking)).first()
         assert booking is not None and booking.id
         q.cancel_booking(db, person_id=booking.person_id, booking_id=booking.id, now=clock.now())
     clock.advance(timedelta(hours=2))

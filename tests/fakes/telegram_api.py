@@ -42,20 +42,20 @@ import copy
 import json
 import math
 import re
-import socket
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Generator
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
 
 import httpx
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
+
+from tests.fakes.server import LocalServer, wait_until
 
 JSON = dict[str, Any]
 Handler = Callable[[JSON], Awaitable[Any]]
@@ -169,16 +169,6 @@ class _Poll:
 
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     conflict: bool = False
-
-
-class _QuietServer(uvicorn.Server):
-    """A uvicorn server that leaves the test process's signal handlers alone."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Generator[None, None, None]:
-        # uvicorn would take over SIGINT/SIGTERM for as long as it serves; inside a test
-        # run Ctrl-C must keep stopping pytest instead.
-        yield
 
 
 # --------------------------------------------------------------------------------------
@@ -722,9 +712,7 @@ class FakeTelegram:
                 Route("/{path:path}", self._not_found, methods=every_method),
             ]
         )
-        self._server: _QuietServer | None = None
-        self._serve_task: asyncio.Task[None] | None = None
-        self._socket: socket.socket | None = None
+        self._server: LocalServer | None = None
         self._stopping = False
 
     # ----------------------------------------------------------------------------------
@@ -732,54 +720,25 @@ class FakeTelegram:
 
     async def start(self) -> None:
         """Serve on 127.0.0.1 and a free port; sets ``base_url``."""
-        if self._serve_task is not None:
+        if self._server is not None:
             raise RuntimeError("FakeTelegram is already running")
-        # Binding our own socket to port 0 lets the OS pick a free port with no race.
-        # IPPROTO_TCP explicitly: asyncio only sets TCP_NODELAY on sockets that name it, and
-        # without it every response waits ~40 ms for a delayed ACK (Nagle).
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-        config = uvicorn.Config(
-            self._app,
-            log_level="warning",
-            log_config=None,  # leave the test run's logging configuration alone
-            access_log=False,
-            lifespan="off",
-            http="h11",
-            ws="none",
-            timeout_graceful_shutdown=2,
-        )
-        self._socket = sock
         self._stopping = False
-        self._server = _QuietServer(config)
-        self._serve_task = asyncio.create_task(self._server.serve(sockets=[sock]))
-        while not self._server.started:
-            if self._serve_task.done():
-                sock.close()
-                await self._serve_task  # re-raises what stopped uvicorn
-                raise RuntimeError("uvicorn stopped before it started serving")
-            await asyncio.sleep(0.001)
-        self.base_url = f"http://127.0.0.1:{port}"
+        self._server = LocalServer(self._app)
+        await self._server.start()
+        self.base_url = self._server.url
         self._touch()
 
     async def stop(self) -> None:
         """Answer waiting getUpdates with [], then shut the server down."""
-        task, server = self._serve_task, self._server
-        if task is None or server is None:
+        if self._server is None:
             return
         self._stopping = True
         for poll in self._polls:
             poll.wake.set()
-        server.should_exit = True
         try:
-            await task
+            await self._server.stop()
         finally:
-            self._serve_task = None
             self._server = None
-            if self._socket is not None:
-                self._socket.close()  # uvicorn closes it too; closing twice is harmless
-                self._socket = None
 
     async def __aenter__(self) -> FakeTelegram:
         await self.start()
@@ -1484,11 +1443,7 @@ class FakeTelegram:
 
     async def wait_for(self, predicate: Callable[[], bool], timeout: float = 5.0) -> None:
         """Poll every 5 ms until ``predicate()`` is true; AssertionError after ``timeout``."""
-        deadline = time.monotonic() + timeout
-        while not predicate():
-            if time.monotonic() > deadline:
-                raise AssertionError(f"condition not met within {timeout} s\n{self.summary()}")
-            await asyncio.sleep(0.005)
+        await wait_until(predicate, timeout, self.summary)
 
     async def wait_for_messages(
         self, user: FakeUser | int, count: int, timeout: float = 5.0

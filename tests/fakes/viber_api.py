@@ -33,28 +33,25 @@ callbacks and the test share that loop and its state without locks.
 
 from __future__ import annotations
 
-import asyncio
 import base64
-import contextlib
 import copy
 import hashlib
 import hmac
 import json
 import re
-import socket
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Generator
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import httpx
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
-from starlette.types import ASGIApp
+
+from tests.fakes.server import LocalServer, wait_until
 
 JSON = dict[str, Any]
 
@@ -126,79 +123,6 @@ class _Chat:
     user: FakeViberUser
     subscribed: bool = False
     messages: list[JSON] = field(default_factory=list)  # the bot's messages, oldest first
-
-
-class _QuietServer(uvicorn.Server):
-    @contextlib.contextmanager
-    def capture_signals(self) -> Generator[None, None, None]:
-        # uvicorn would take over SIGINT/SIGTERM while it serves; Ctrl-C must keep stopping pytest.
-        yield
-
-    async def main_loop(self) -> None:
-        # uvicorn looks at should_exit every 0.1 s; tests stop two servers each, so look more
-        # often. Ticks are counted as uvicorn does (it refreshes the Date header every 10th).
-        counter = 0
-        while not await self.on_tick(counter):
-            counter = (counter + 1) % 864000
-            await asyncio.sleep(0.01)
-
-
-class LocalServer:
-    """Serves an ASGI app with uvicorn in the running event loop, on 127.0.0.1:<free port>."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-        self.port = 0
-        self._server: _QuietServer | None = None
-        self._task: asyncio.Task[None] | None = None
-        self._socket: socket.socket | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    async def start(self) -> None:
-        if self._task is not None:
-            raise RuntimeError("already serving")
-        # Port 0 lets the OS pick a free port with no race. IPPROTO_TCP explicitly: asyncio
-        # only sets TCP_NODELAY on sockets that name it, and without it every answer waits
-        # ~40 ms for a delayed ACK (Nagle).
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-        sock.bind(("127.0.0.1", 0))
-        self.port = sock.getsockname()[1]
-        config = uvicorn.Config(
-            self.app,
-            log_level="warning",
-            log_config=None,  # leave the test run's logging configuration alone
-            access_log=False,
-            lifespan="off",
-            http="h11",
-            ws="none",
-            timeout_graceful_shutdown=2,
-        )
-        self._socket = sock
-        self._server = _QuietServer(config)
-        self._task = asyncio.create_task(self._server.serve(sockets=[sock]))
-        while not self._server.started:
-            if self._task.done():
-                sock.close()
-                await self._task  # re-raises what stopped uvicorn
-                raise RuntimeError("uvicorn stopped before it started serving")
-            await asyncio.sleep(0.001)
-
-    async def stop(self) -> None:
-        task, server = self._task, self._server
-        if task is None or server is None:
-            return
-        server.should_exit = True
-        try:
-            await task
-        finally:
-            self._task = None
-            self._server = None
-            if self._socket is not None:
-                self._socket.close()  # uvicorn closes it too; closing twice is harmless
-                self._socket = None
 
 
 # --------------------------------------------------------------------------------------
@@ -866,11 +790,7 @@ class FakeViber:
 
     async def wait_for(self, predicate: Callable[[], bool], timeout: float = 5.0) -> None:
         """Poll every 5 ms until ``predicate()`` is true; AssertionError after ``timeout``."""
-        deadline = time.monotonic() + timeout
-        while not predicate():
-            if time.monotonic() > deadline:
-                raise AssertionError(f"condition not met within {timeout} s\n{self.summary()}")
-            await asyncio.sleep(0.005)
+        await wait_until(predicate, timeout, self.summary)
 
     async def wait_for_messages(
         self, user: FakeViberUser | str, count: int, timeout: float = 5.0
