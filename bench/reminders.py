@@ -21,11 +21,11 @@ from sqlalchemy import insert
 from bench.common import BENCH_KEY, populate
 from bot.channels.base import Delivery, Sent
 from bot.outbox import Outbox
-from bot.scheduler import ReminderSender
+from bot.scheduler import LedgerSender
 from bot.settings import PROJECT_ROOT
 from flows.clock import FakeClock
 from flows.i18n import Catalogs
-from flows.reminders import ReminderPlan, Reminders
+from flows.ledger import Ledger, LedgerPlan
 from storage.identity import Vault
 from storage.models import Booking, WorkshopSession
 
@@ -42,7 +42,7 @@ class Counting:
         return Sent.success()
 
 
-def setup(folder: str, people: int, now: datetime) -> tuple[Reminders, FakeClock]:
+def setup(folder: str, people: int, now: datetime) -> tuple[Ledger, FakeClock]:
     clock = FakeClock(now - timedelta(days=1))
     database, centres = populate(
         Path(folder) / f"r{people}.sqlite3", clock, people=people, sessions=0, centres=1
@@ -80,8 +80,8 @@ def setup(folder: str, people: int, now: datetime) -> tuple[Reminders, FakeClock
         )
     clock.set(now)
     catalogs = Catalogs.load(PROJECT_ROOT / "locales")
-    reminders = Reminders(
-        database, Vault(BENCH_KEY), catalogs, clock, ReminderPlan(offsets=[timedelta(hours=1)])
+    reminders = Ledger(
+        database, Vault(BENCH_KEY), catalogs, clock, LedgerPlan(offsets=[timedelta(hours=1)])
     )
     return reminders, clock
 
@@ -90,7 +90,7 @@ def sweep_peak(folder: str, people: int, now: datetime) -> float:
     """Peak Python memory of a sweep alone (its batches dropped as they come), in MB."""
     reminders, _ = setup(folder, people, now)
     tracemalloc.start()
-    count = sum(len(batch) for batch in reminders.sweep())
+    count = sum(len(batch) for batch in reminders.sweep({"telegram"}))
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     reminders.database.dispose()
@@ -104,7 +104,7 @@ async def main(people: int, watch: float) -> None:
         reminders, _ = setup(folder, people, now)
         channel = Counting()
         outbox = Outbox({"telegram": channel}, chat_rate=1, chat_burst=3)
-        sender = ReminderSender(reminders, outbox)
+        sender = LedgerSender(reminders, outbox)
         gc.collect()
         gc.freeze()  # as `workshopbot run` does once it has started
         started = time.perf_counter()

@@ -8,14 +8,15 @@ a small thread pool and never blocks the event loop.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from bot.channels.base import Delivery
 from bot.outbox import Outbox
 from flows.conversation import Conversation
-from flows.events import Address, Incoming
+from flows.events import Incoming
 from flows.replies import Outcome
 
 log = logging.getLogger(__name__)
@@ -60,11 +61,13 @@ class Dispatcher:
         outbox: Outbox,
         *,
         on_notify: Callable[[], None] = lambda: None,
+        on_replied: Callable[[Incoming], Awaitable[None]] | None = None,
         threads: int = 2,
     ) -> None:
         self.conversation = conversation
         self.outbox = outbox
         self.on_notify = on_notify
+        self.on_replied = on_replied  # replies kept until sent (keep_replies) are now sent
         self._serial = KeyedSerial()
         self._executor = ThreadPoolExecutor(threads, thread_name_prefix="flows")
         self._tasks: set[asyncio.Task[Outcome]] = set()
@@ -90,16 +93,24 @@ class Dispatcher:
                 log.exception("handling an update failed")
                 outcome = self.conversation.sorry(incoming)
             if deliver:
-                self._send(incoming.address, outcome, edit)
+                self._send(incoming, outcome, edit)
         if outcome.notify:
             self.on_notify()
         return outcome
 
-    def _send(self, address: Address, outcome: Outcome, edit: str | None) -> None:
+    def _send(self, incoming: Incoming, outcome: Outcome, edit: str | None) -> None:
+        last = len(outcome.replies) - 1
         for index, reply in enumerate(outcome.replies):
             # Only the first reply may take the place of the tapped message.
             target = edit if (index == 0 and reply.replace) else None
-            self.outbox.submit(Delivery(address, reply, edit=target))
+            on_done = None
+            if index == last and incoming.keep_replies and self.on_replied is not None:
+                on_done = functools.partial(self._replied, incoming)
+            self.outbox.submit(Delivery(incoming.address, reply, edit=target, on_done=on_done))
+
+    async def _replied(self, incoming: Incoming, result: object) -> None:
+        assert self.on_replied is not None
+        await self.on_replied(incoming)
 
     async def join(self) -> None:
         """Wait for every submitted update to be handled (not yet sent: see Outbox.join)."""

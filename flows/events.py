@@ -72,6 +72,7 @@ class Incoming:
     event: Event
     language_hint: str | None = None
     delivery: str | None = None
+    keep_replies: bool = False  # store the replies until sent (long polling; see Conversation)
 
 
 def from_text(text: str) -> Event:

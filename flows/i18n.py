@@ -15,7 +15,7 @@ import functools
 import gettext
 import io
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 
 from babel import Locale
 from babel.dates import format_datetime, format_timedelta, match_skeleton
+from babel.lists import format_list
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
@@ -81,9 +82,10 @@ class Translator:
     def number(self, n: int) -> str:
         return format_decimal(n, locale=self.locale)
 
-    def day(self, moment: datetime, zone: str) -> str:
-        """A day as people say it here: "Tue, Dec 1", "الثلاثاء، 1 ديسمبر", "uto 1. dec"."""
-        return self._format_moment("MMMEd", moment, zone)
+    def day(self, moment: datetime, zone: str, *, year: bool = False) -> str:
+        """A day as people say it here: "Tue, Dec 1", "الثلاثاء، 1 ديسمبر", "uto 1. dec"
+        (with the year, "Wed, Dec 1, 2027", when ``year``)."""
+        return self._format_moment("yMMMEd" if year else "MMMEd", moment, zone)
 
     def date(self, moment: datetime, zone: str) -> str:
         """A date with its year: "Dec 1, 2026"."""
@@ -99,8 +101,19 @@ class Translator:
             pattern = self._patterns[skeleton] = _skeleton_pattern(skeleton, self.locale)
         return format_datetime(moment, pattern, tzinfo=_zone(zone), locale=self.locale)
 
-    def when(self, moment: datetime, zone: str) -> str:
-        return self._("{day}, {time}", day=self.day(moment, zone), time=self.time(moment, zone))
+    def when(self, moment: datetime, zone: str, *, year: bool = False) -> str:
+        return self._(
+            "{day}, {time}", day=self.day(moment, zone, year=year), time=self.time(moment, zone)
+        )
+
+    def join(self, items: Sequence[str]) -> str:
+        """A list as this language writes one ("A, B, C"; Arabic "A، وB، وC")."""
+        if not items:
+            return ""
+        try:
+            return format_list(list(items), style="unit", locale=self.locale)
+        except (KeyError, ValueError):  # a locale without list patterns
+            return ", ".join(items)
 
     def duration(self, delta: timedelta) -> str:
         """ "1 day", "1 hour", "30 minutes", in this language, rounded as people say it (a

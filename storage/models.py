@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Column, ForeignKey, Integer, UniqueConstraint
+from sqlalchemy import Column, ForeignKey, Integer, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from storage.types import UTCDateTime
@@ -107,29 +107,6 @@ class Booking(SQLModel, table=True):
     updated_at: datetime = Field(sa_column=_utc(nullable=False))
 
 
-class Notification(SQLModel, table=True):
-    """A message the bot owes someone who did not just write to it (transactional outbox).
-
-    Written in the same transaction as the change it reports (a seat handed on from the
-    waitlist, a cancelled session), rendered in the person's language only when it is sent.
-    """
-
-    id: int | None = Field(default=None, primary_key=True)
-    person_id: int = Field(
-        sa_column=Column(
-            Integer, ForeignKey("person.id", ondelete="CASCADE"), nullable=False, index=True
-        )
-    )
-    kind: str = Field(max_length=32)
-    session_id: int | None = Field(
-        default=None,
-        sa_column=Column(Integer, ForeignKey("workshop_session.id", ondelete="CASCADE")),
-    )
-    created_at: datetime = Field(sa_column=_utc(nullable=False))
-    sent_at: datetime | None = Field(default=None, sa_column=_utc(index=True))
-    attempts: int = Field(default=0)
-
-
 class SeenDelivery(SQLModel, table=True):
     """A webhook delivery already handled (platforms retry): Viber's message_token, Telegram's
     update_id. Written in the same transaction as the handling, so a retry is skipped exactly
@@ -140,6 +117,11 @@ class SeenDelivery(SQLModel, table=True):
     channel: str = Field(max_length=16, primary_key=True)
     key: str = Field(max_length=64, primary_key=True)
     seen_at: datetime = Field(sa_column=_utc(nullable=False, index=True))
+    # Replies owed for this delivery and not yet sent (long polling confirms an update to
+    # Telegram once it is handled, so its answer must survive a crash): the encrypted chat id
+    # and the replies as JSON, cleared as soon as they are sent.
+    address_enc: str | None = Field(default=None, max_length=400)
+    replies: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
 
 class OutboundMessage(SQLModel, table=True):
@@ -167,40 +149,73 @@ class MonthlyUsage(SQLModel, table=True):
     proactive: int = Field(default=0)
 
 
-class ReminderKind(StrEnum):
+class LedgerKind(StrEnum):
+    """What the bot sends unprompted. Reminders and feedback invitations are written when a
+    sweep claims them; the others are written, pending, in the transaction of the change."""
+
     REMINDER = "reminder"
     FEEDBACK = "feedback"  # the invitation to give feedback after a session
+    SEAT_OFFERED = "seat_offered"  # a seat freed up and went to the first person waiting
+    SESSION_MOVED = "session_moved"
+    SESSION_CANCELLED = "session_cancelled"
 
 
-class ReminderState(StrEnum):
-    CLAIMED = "claimed"  # a scheduler took it and is sending it (under a lease)
+class LedgerState(StrEnum):
+    PENDING = "pending"  # owed, not yet claimed by any sender
+    CLAIMED = "claimed"  # a sender took it and is sending it (under a lease)
     SENT = "sent"
-    DROPPED = "dropped"  # too late, superseded, cancelled, or the person is unreachable
+    DROPPED = "dropped"  # too late, superseded, moot, or the person is unreachable
 
 
-class Reminder(SQLModel, table=True):
-    """A message due at a moment before (or after) a booked session, claimed exactly once.
+class LedgerEntry(SQLModel, table=True):
+    """One message the bot sends without being asked, claimed exactly once.
 
-    The unique key (booking, kind, offset, session start) is what makes a claim atomic: two
-    schedulers inserting the same reminder cannot both succeed. A moved session has a new
-    start, so its reminders are due again at the new time; the old ones are simply never sent.
+    A sender claims an entry with a lease that it renews while the message is on its way; if
+    the sender dies, the lease runs out and the next sweep anywhere takes the entry over. So a
+    crash loses nothing, and only the one message in flight can arrive twice.
+
+    The unique key (booking, kind, offset, session start) makes claiming a reminder atomic:
+    two schedulers inserting the same reminder cannot both succeed. A moved session has a new
+    start, so its reminders are due again at the new time. Entries written pending (seat
+    offered, session moved or cancelled) leave ``starts_at`` empty, so they never collide.
     """
 
+    __tablename__ = "ledger"
     __table_args__ = (
-        UniqueConstraint("booking_id", "kind", "offset_minutes", "starts_at", name="uq_reminder"),
+        UniqueConstraint("booking_id", "kind", "offset_minutes", "starts_at", name="uq_ledger"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    booking_id: int = Field(
+    kind: str = Field(max_length=24)
+    person_id: int = Field(
         sa_column=Column(
-            Integer, ForeignKey("booking.id", ondelete="CASCADE"), nullable=False, index=True
+            Integer, ForeignKey("person.id", ondelete="CASCADE"), nullable=False, index=True
         )
     )
-    kind: str = Field(max_length=16)
-    offset_minutes: int
-    starts_at: datetime = Field(sa_column=_utc(nullable=False))
+    booking_id: int | None = Field(
+        default=None,
+        sa_column=Column(Integer, ForeignKey("booking.id", ondelete="CASCADE"), index=True),
+    )
+    session_id: int | None = Field(
+        default=None,
+        sa_column=Column(Integer, ForeignKey("workshop_session.id", ondelete="CASCADE")),
+    )
+    offset_minutes: int = Field(default=0)
+    starts_at: datetime | None = Field(default=None, sa_column=_utc())
     state: str = Field(max_length=16, index=True)
-    owner: str = Field(max_length=40)
-    lease_until: datetime = Field(sa_column=_utc(nullable=False))
-    claimed_at: datetime = Field(sa_column=_utc(nullable=False))
+    owner: str | None = Field(default=None, max_length=40)
+    lease_until: datetime | None = Field(default=None, sa_column=_utc())
+    created_at: datetime = Field(sa_column=_utc(nullable=False))
+    claimed_at: datetime | None = Field(default=None, sa_column=_utc())
     done_at: datetime | None = Field(default=None, sa_column=_utc())
+
+
+class BotProfile(SQLModel, table=True):
+    """What a platform told us about the bot itself (its username, for centre links), asked
+    once and remembered."""
+
+    __tablename__ = "bot_profile"
+
+    channel: str = Field(max_length=16, primary_key=True)
+    username: str = Field(max_length=64)
+    checked_at: datetime = Field(sa_column=_utc(nullable=False))

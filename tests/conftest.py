@@ -22,6 +22,10 @@ from flows.clock import FakeClock
 from storage import migrate
 from storage.db import Database
 
+# python-telegram-bot warns (an error here) on every duration it builds unless told to use
+# timedelta; `workshopbot run` opts in the same way at its entry point.
+os.environ.setdefault("PTB_TIMEDELTA", "true")
+
 PG_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 TEST_KEY = "test-data-key-0123456789abcdefghijklmnop"
@@ -49,8 +53,8 @@ def _postgres() -> Database:
     with database.engine.begin() as connection:
         connection.execute(
             text(
-                "TRUNCATE notification, booking, person, workshop_session, centre, "
-                "seen_delivery, outbound_message, monthly_usage "
+                "TRUNCATE ledger, booking, person, workshop_session, centre, "
+                "seen_delivery, outbound_message, monthly_usage, bot_profile "
                 "RESTART IDENTITY CASCADE"
             )
         )

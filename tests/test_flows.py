@@ -11,8 +11,9 @@ from bot.app import App
 from flows.clock import FakeClock
 from flows.events import Address
 from storage import queries as q
-from storage.models import Booking, Notification, Person
+from storage.models import Booking, LedgerEntry, Person
 from tests.dialogue import Resident
+from tests.owed import owed
 from tests.seeding import World, seed
 
 
@@ -143,19 +144,20 @@ def test_booking_double_taps_waitlist_and_handing_on_a_seat(app: App, world: Wor
     a.tap("My bookings")
     assert "IT basics" in a.last
     a.tap("Cancel")
+    assert "Do you want to cancel your seat?" in a.last  # asked once
+    a.tap("Yes, cancel")
     assert "Your booking is cancelled" in a.last
     assert a.last_outcome is not None and a.last_outcome.notify
     statuses = {person: status for _, person, status, _ in bookings(app)}
     assert list(statuses.values()) == ["cancelled", "confirmed", "confirmed"]
 
-    owed = app.notifier.pending({"telegram"})
-    assert len(owed) == 1 and owed[0].outgoing is not None
-    assert owed[0].outgoing.address == Address("telegram", "2003")
-    assert "a seat became free and it is yours" in owed[0].outgoing.reply.text
-    app.notifier.done(owed[0].notification_id)
-    assert app.notifier.pending({"telegram"}) == []
+    sent = owed(app)
+    assert len(sent) == 1 and sent[0].outgoing is not None
+    assert sent[0].outgoing.address == Address("telegram", "2003")
+    assert "a seat became free and it is yours" in sent[0].outgoing.reply.text
+    assert owed(app) == []  # claimed once, never again
 
-    a.tap_data(a.replies[-2].buttons[0][0].payload)  # the stale cancel button again
+    a.tap_data(a.replies[-2].buttons[0][0].payload)  # the stale "yes, cancel" again
     assert "already cancelled" in a.last
 
 
@@ -188,8 +190,9 @@ def test_the_seat_offer_is_written_in_the_receivers_language(app: App, world: Wo
     assert "full" in third.last
     english.tap("My bookings")
     english.tap("Cancel")
-    owed = app.notifier.pending({"telegram"})
-    assert [o.outgoing.address.user_key for o in owed if o.outgoing] == ["2103"]
+    english.tap("Yes, cancel")
+    sent = owed(app)
+    assert [o.outgoing.address.user_key for o in sent if o.outgoing] == ["2103"]
     del arabic
 
 
@@ -268,9 +271,15 @@ def test_stickers_photos_voice_and_location_get_an_answer(app: App, world: World
 def test_unknown_or_malformed_centre_links(app: App, world: World, slug: str) -> None:
     sam = resident(app, "5001")
     sam.send(f"/start {slug}")
-    assert "could not find that centre" in sam.last
-    assert sam.has_button("Krnjača")
+    # A newcomer is asked their language first, then the centre in that language.
+    assert "Please choose your language" in sam.last
+    sam.tap("Srpski")
+    assert sam.has_button("Krnjača") and "centru" in sam.last
     assert people(app) == 0
+    known = onboard(app, "5002")
+    known.send(f"/start {slug}")
+    assert "could not find that centre" in known.last
+    assert known.has_button("Krnjača")
 
 
 def test_commands_language_and_centre_changes(app: App, world: World) -> None:
@@ -304,7 +313,7 @@ def test_mydata_and_delete_erase_the_person_and_hand_on_their_seat(app: App, wor
     statuses = sorted(status for _, _, status, _ in bookings(app))
     assert statuses == ["confirmed", "confirmed"]  # c took a's seat
     with app.database.session() as db:
-        assert db.exec(select(func.count()).select_from(Notification)).one() == 1
+        assert db.exec(select(func.count()).select_from(LedgerEntry)).one() == 1
     a.send("/menu")  # after erasure they are a newcomer again
     assert a.has_button("English")
 

@@ -668,6 +668,7 @@ class FakeTelegram:
         self.webhook: JSON | None = None
         self.callback_answers: dict[str, JSON] = {}
         self.sent_count = 0  # accepted sendMessage + edits ("sends")
+        self.send_delay = 0.0  # seconds each send takes: a slow platform
         self.too_many_requests = 0  # sends refused by the rate limit
 
         self._users: dict[int, FakeUser] = {}
@@ -770,6 +771,8 @@ class FakeTelegram:
             self._raise_injected_failure(name)
             if name in SENDS:
                 self._check_rate_limit()
+                if self.send_delay:
+                    await asyncio.sleep(self.send_delay)
             if name == "getUpdates":
                 # A long poll also watches its connection, to stop waiting for a bot that left.
                 result = await self._get_updates(params, request)
@@ -1366,6 +1369,15 @@ class FakeTelegram:
 
     def texts(self, user: FakeUser | int) -> list[str]:
         return [str(m.get("text", "")) for m in self._chat_of(user).current_messages()]
+
+    def calls_to(self, method: str) -> int:
+        """How many calls of one Bot API method arrived (broken ones included)."""
+        return sum(1 for name, _ in self.calls if name == method)
+
+    @property
+    def sends_in_flight(self) -> int:
+        """Calls other than getUpdates that arrived and are not answered yet."""
+        return self._in_flight
 
     def history(self, user: FakeUser | int, message: JSON | int) -> list[JSON]:
         """Every version of a bot message: as sent, then after each edit."""

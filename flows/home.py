@@ -1,0 +1,157 @@
+"""Home: the main menu, help (which works without agreeing to anything), leaving a step, and
+a kind answer to whatever the bot cannot read.
+
+The main menu is assembled from the entries the features declare (see ``menu_entry``).
+"""
+
+from __future__ import annotations
+
+from flows import onboarding
+from flows.i18n import N_, Translator
+from flows.replies import Reply
+from flows.router import Feature, Int, Locale, Turn
+from flows.ui import make_reply
+from storage import queries as q
+from storage.models import Centre
+
+feature = Feature("home")
+
+MENU_STATE = "menu"
+HELP_STATE = "help"
+MAX_TEXT = 1000  # no command or answer is longer; longer messages are not read at all
+
+# Serbia's emergency numbers; 112 also works from every phone.
+EMERGENCY = ((N_("Police"), "192"), (N_("Ambulance"), "194"), (N_("Fire brigade"), "193"))
+
+
+def back_row(t: Translator) -> list[tuple[str, str]]:
+    return [("⬅️ " + t._("Menu"), MENU.data())]
+
+
+def show_menu(turn: Turn, note: str | None = None) -> None:
+    """The main menu, with an optional first line (what just happened)."""
+    t = turn.t
+    lines = [note, ""] if note else []
+    centre = turn.centre
+    if centre is not None:
+        lines.append(t._("You are at {centre}. What would you like to do?", centre=centre.name))
+    else:
+        lines.append(t._("What would you like to do?"))
+    turn.show(MENU_STATE, make_reply(t, lines, turn.router.menu_rows(t)))
+
+
+def _menu(turn: Turn) -> None:
+    show_menu(turn)
+
+
+MENU = feature.action("M")(_menu)
+
+
+@feature.command("menu", N_("Main menu"))
+def menu_command(turn: Turn) -> None:
+    show_menu(turn)
+
+
+@feature.command("cancel", N_("Stop what I am doing"), listed=False)
+def cancel_command(turn: Turn) -> None:
+    """Leaves any step in progress (its partial answers are dropped with the state)."""
+    show_menu(turn)
+
+
+# --- help ---------------------------------------------------------------------------------------
+
+
+def help_screen(t: Translator, centre: Centre | None, back: tuple[str, str]) -> Reply:
+    lines = [t._("If you are in danger or need urgent help, call:")]
+    lines += [
+        "• " + t._("{service}: {number}", service=t._(name), number=n) for name, n in EMERGENCY
+    ]
+    lines.append("• " + t._("Emergency (any phone): {number}", number="112"))
+    lines.append("")
+    if centre is not None and centre.contact:
+        lines.append(
+            t._("Staff at {centre}: {contact}", centre=centre.name, contact=centre.contact)
+        )
+    lines.append(t._("The staff at your centre can help you with anything about the workshops."))
+    return make_reply(t, lines, [[back]])
+
+
+def show_help(turn: Turn, centre_id: int = 0, locale: str | None = None) -> None:
+    """Help for anyone: before agreement the language and centre chosen so far come with the
+    button, and the Back button returns to where the person was."""
+    if turn.person is not None:
+        turn.show(HELP_STATE, help_screen(turn.t, turn.centre, back_row(turn.t)[0]))
+        return
+    if locale is not None and turn.services.catalogs.supports(locale):
+        turn.t = turn.services.catalogs.translator(locale)
+    t = turn.t
+    centre = q.centre_by_id(turn.db, centre_id) if centre_id else None
+    back = ("⬅️ " + t._("Back"), onboarding.LANGUAGE.data(t.code, centre_id))
+    turn.say(help_screen(t, centre, back))
+
+
+def _help(turn: Turn, locale: str | None = None, centre_id: int | None = None) -> None:
+    show_help(turn, centre_id or 0, locale)
+
+
+HELP = feature.action("H", Locale, Int, consent=False, optional=2)(_help)
+
+
+@feature.command("help", N_("Help and emergency numbers"), consent=False)
+def help_command(turn: Turn) -> None:
+    show_help(turn)
+
+
+feature.menu_entry(30, "🆘", N_("Help"), HELP, row=3)
+
+
+# --- what the bot cannot read ---------------------------------------------------------------------
+
+
+def not_understood(turn: Turn, why: str) -> None:
+    """Say kindly what went wrong, then offer a way on: the menu, or the start for a newcomer."""
+    if turn.person is None:
+        turn.say(Reply(text=turn.t.lines([why]), rtl=turn.t.rtl))
+        onboarding.ask_language(turn, centre_id=0)
+        return
+    show_menu(turn, note=why + " " + turn.t._("Please use the buttons below."))
+
+
+def stale(turn: Turn) -> None:
+    """Button data that is not (or no longer) valid: forged, or from an old message."""
+    if turn.person is None:
+        onboarding.ask_language(turn, centre_id=0)  # e.g. a button tapped after /delete
+        return
+    not_understood(turn, turn.t._("This button is no longer valid."))
+
+
+def unsupported(turn: Turn) -> None:
+    not_understood(turn, turn.t._("I only understand written messages and buttons."))
+
+
+def unknown_command(turn: Turn) -> None:
+    not_understood(turn, turn.t._("I do not know that command."))
+
+
+def text(turn: Turn, typed: str) -> None:
+    """Text typed where no question was asked: a few words are understood, the rest is not."""
+    if len(typed) > MAX_TEXT:
+        not_understood(turn, turn.t._("Your message is too long."))
+        return
+    word = typed.strip().casefold()
+    if word in {"help", "sos", turn.t._("Help").casefold()}:
+        show_help(turn)
+    elif word in {"menu", "start", turn.t._("Menu").casefold()}:
+        if turn.person is not None:
+            show_menu(turn)
+        else:
+            onboarding.start(turn, "")
+    else:
+        not_understood(turn, turn.t._("Sorry, I did not understand that."))
+
+
+def sorry(t: Translator) -> Reply:
+    """What a person reads when handling their message failed: never silence."""
+    text_ = t._("Sorry, something went wrong on our side. Please try again in a minute.")
+    rows = [back_row(t), [("🆘 " + t._("Help"), HELP.data())]]
+    return make_reply(t, [text_], rows)
