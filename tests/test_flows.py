@@ -347,3 +347,115 @@ def test_a_person_who_writes_again_is_reachable_again(app: App, world: World) ->
     with app.database.session() as db:
         person = q.find_person(db, app.vault, "telegram", "9001")
         assert person is not None and not person.unreachable
+
+
+# --- what a new resident ran into ---------------------------------------------------------------
+
+
+def add_sessions(app: App, centre: int, count: int, *, start_hours: float = 30) -> list[int]:
+    ids = []
+    with app.database.session() as db:
+        for n in range(count):
+            session = q.add_session(
+                db, centre_id=centre, title=f"Class {n:02d}",
+                starts_at=app.clock.now() + timedelta(hours=start_hours + n), minutes=60,
+                capacity=5, languages=[], place=None, now=app.clock.now(),
+            )  # fmt: skip
+            assert session.id is not None
+            ids.append(session.id)
+    return ids
+
+
+def test_every_upcoming_session_is_reachable_page_by_page(app: App, world: World) -> None:
+    add_sessions(app, world.krnjaca, 14)  # with the seeded ones: 16 bookable
+    amina = onboard(app, "10001")
+    amina.tap("Upcoming workshops")
+    seen = set()
+    pages = 0
+    while True:
+        pages += 1
+        seen |= {label for label in amina.labels() if ":" in label and "Class" in label}
+        assert "of 16" in amina.last
+        if not amina.has_button("Later"):
+            break
+        amina.tap("Later")
+    assert pages == 3 and len(seen) == 14
+    amina.tap("Earlier")
+    assert "Workshops 7 to 12 of 16" in amina.last
+    amina.tap_data("W:99")  # a page past the end shows the last one
+    assert "Workshops 13 to 16 of 16" in amina.last
+
+
+def test_dates_in_another_year_show_the_year(app: App, world: World, clock: FakeClock) -> None:
+    amina = onboard(app, "10002")
+    with app.database.session() as db:
+        later = q.add_session(
+            db, centre_id=world.krnjaca, title="New year party",
+            starts_at=clock.now() + timedelta(days=40), minutes=60, capacity=5,
+            languages=[], place=None, now=clock.now(),
+        )  # fmt: skip
+    amina.tap_data(f"S:{later.id}")
+    assert "Jan 10, 2027" in amina.last  # next year: said
+    amina.tap_data(f"S:{world.sewing}")
+    assert "2026" not in amina.last  # this year: not
+
+
+def test_mydata_counts_what_is_active_and_names_each_centre(app: App, world: World) -> None:
+    amina = onboard(app, "10003")
+    amina.tap_data(f"B:{world.sewing}")
+    amina.tap_data(f"B:{world.it}")
+    amina.send("/mydata")
+    assert "2 bookings" in amina.last
+    amina.tap("Menu")
+    amina.tap("My bookings")
+    amina.tap("IT basics")  # the cancel button names the workshop
+    amina.tap("Yes, cancel")
+    amina.send("/start obrenovac")  # she moves; her Krnjača booking stays
+    amina.send("/mydata")
+    assert "1 booking" in amina.last and "Sewing workshop" in amina.last
+    assert "Krnjača" in amina.last  # the booking's centre, not only her current one
+    amina.tap("Menu")
+    amina.tap("My bookings")
+    assert "🏠 Krnjača" in amina.last  # named because it is not her current centre
+    labels = amina.labels()
+    assert any("Sewing workshop" in label for label in labels if label.startswith("❌"))
+
+
+def test_cancelling_is_asked_once_and_no_keeps_the_seat(app: App, world: World) -> None:
+    amina = onboard(app, "10004")
+    amina.tap_data(f"B:{world.it}")
+    amina.tap("My bookings")
+    amina.tap("IT basics")
+    assert "Do you want to cancel your seat?" in amina.last
+    amina.tap("No, keep it")
+    assert "Your bookings" in amina.last
+    assert [status for *_, status, _ in bookings(app)] == ["confirmed"]
+
+
+def test_after_delete_old_buttons_lead_to_the_start(app: App, world: World) -> None:
+    amina = onboard(app, "10005")
+    amina.send("/delete")
+    amina.tap("Yes, delete")
+    amina.tap_data("M")  # the terminal chat's "2" taps a button of an old message
+    assert "Please choose your language" in amina.last
+    assert "no longer valid" not in amina.said()
+    assert people(app) == 0
+
+
+def test_mydata_and_delete_from_someone_unknown_say_nothing_is_kept(app: App, world: World) -> None:
+    stranger = resident(app, "10006")
+    stranger.send("/mydata")
+    assert any("keeps nothing about you" in r.text for r in stranger.replies)
+    stranger.send("/delete")
+    assert "keeps nothing about you" in stranger.last
+    assert people(app) == 0
+
+
+def test_right_to_left_help_isolates_numbers_and_lists_use_arabic_commas(
+    app: App, world: World
+) -> None:
+    amina = onboard(app, "10007", language="ar", label="العربية")
+    amina.send("/help")
+    assert "\u2068192\u2069" in amina.last and "\u2068112\u2069" in amina.last
+    amina.tap_data(f"S:{world.sewing}")
+    assert "العربية، وفارسی" in amina.last.replace("\u2068", "").replace("\u2069", "")
