@@ -68,6 +68,8 @@ class Ledger:
         self.clock = clock
         self.plan = plan or LedgerPlan()
         self.owner = owner or uuid.uuid4().hex  # one per scheduler process
+        # Many people, one session: its reminder lines are written once per language and sweep.
+        self._lines: dict[tuple[str, int | None], list[str]] = {}
 
     def sweep(
         self, channels: set[str], *, due: bool = True
@@ -76,6 +78,7 @@ class Ledger:
         people on ``channels``, in batches; yields each batch ready to send."""
         now = self.clock.now()
         lease = self.plan.lease
+        self._lines.clear()  # "starts in ..." is said as of this sweep's moment
         with self.database.session() as db:
             ids = q.reclaim(db, owner=self.owner, now=now, lease=lease, channels=channels)
         if ids:
@@ -140,7 +143,7 @@ class Ledger:
         now = self.clock.now()
         with self.database.session() as db:
             views = {view.entry_id: view for view in q.ledger_views(db, ids)}
-        cache: dict[tuple[str, int | None], list[str]] = {}  # many people, one session
+        cache = self._lines
         claimed = []
         for entry_id in ids:
             view = views.get(entry_id)
