@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import random
 import statistics
 from datetime import datetime, timedelta
@@ -15,6 +16,10 @@ from storage import queries as q
 from storage.db import Database
 from storage.identity import Vault
 from storage.models import Booking, Person, WorkshopSession
+
+# python-telegram-bot warns on every duration it builds unless told to use timedelta;
+# `workshopbot run` opts in the same way at its entry point.
+os.environ.setdefault("PTB_TIMEDELTA", "true")
 
 BENCH_KEY = "bench-data-key-0123456789abcdefghijklmnop"
 TITLES = (

@@ -34,8 +34,9 @@ WORKSHOPS = (
 DAYS = 14
 
 
-def seed(database: Database, clock: Clock, zone: str = "Europe/Belgrade") -> tuple[int, int]:
-    """Add the demo centres and a fortnight of sessions from today; returns the counts."""
+def seed(database: Database, clock: Clock, zone: str) -> tuple[int, int]:
+    """Add the demo centres (in time zone ``zone``) and a fortnight of sessions from today;
+    returns the counts."""
     now = clock.now()
     local_today = now.astimezone(ZoneInfo(zone)).date()
     sessions = 0

@@ -2,15 +2,28 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import os
 import stat
 import subprocess
 import sys
+from asyncio.subprocess import PIPE
+from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import create_engine, inspect, text
+from sqlalchemy.engine import make_url
 
-from tests.conftest import PG_URL, _postgres
+from bot.cli.logs import Redactor
+from storage.db import normalise_url
+from tests.conftest import PG_URL, TEST_KEY, _postgres
+from tests.fakes.telegram_api import FakeTelegram
+
+KEY = TEST_KEY
 
 
 def workshopbot(
@@ -49,7 +62,8 @@ def test_centres_and_sessions_from_the_command_line(tmp_path: Path) -> None:
         "+381 11 000 0101",
     )
     assert done.returncode == 0, done.stderr
-    assert "start=krnjaca" in done.stdout
+    assert "https://t.me/<bot username>?start=krnjaca" in done.stdout  # no token: how to see it
+    assert "set TELEGRAM_BOT_TOKEN, or run the bot once" in done.stdout
     again = workshopbot(tmp_path, "centre", "add", "--slug", "krnjaca", "--name", "X")
     assert again.returncode == 2 and "exists already" in again.stderr
 
@@ -74,7 +88,7 @@ def test_centres_and_sessions_from_the_command_line(tmp_path: Path) -> None:
         "ar,fa",
     )
     assert added.returncode == 0, added.stderr
-    assert "added session 1" in added.stdout
+    assert added.stdout == "added session 1: Sewing workshop at Krnjača, Tue 1 Dec 2099 10:00\n"
     sessions = workshopbot(tmp_path, "session", "list", "--centre", "krnjaca")
     assert "Sewing workshop" in sessions.stdout and "0/12" in sessions.stdout
     assert "2099-12-01 10:00" in sessions.stdout  # shown in the centre's local time
@@ -107,10 +121,13 @@ def test_centres_and_sessions_from_the_command_line(tmp_path: Path) -> None:
                 "--capacity",
                 "3",
             ],
-            "no centre with slug",
+            "There is no centre with the slug 'nowhere'.",
         ),
-        (["centre", "add", "--slug", "Bad Slug", "--name", "X"], "--slug may contain only"),
-        (["session", "cancel", "77"], "no session 77"),
+        (["centre", "add", "--slug", "Bad Slug", "--name", "X"], "a-z and 0-9, with single"),
+        (["centre", "add", "--slug", "x", "--name", "X", "--timezone", "Mars/Olympus"], "zone"),
+        (["session", "cancel", "77"], "There is no session 77."),
+        (["session", "move", "77", "--starts", "2099-01-01 10:00"], "There is no session 77."),
+        (["session", "list", "--centre", "nowhere"], "There is no centre with the slug"),
     ],
 )
 def test_operator_mistakes_get_one_clear_line(
@@ -118,8 +135,8 @@ def test_operator_mistakes_get_one_clear_line(
 ) -> None:
     done = workshopbot(tmp_path, *args)
     assert done.returncode == 2
+    assert done.stderr.startswith("workshopbot: ") and len(done.stderr.splitlines()) == 1
     assert message in done.stderr
-    assert "Traceback" not in done.stderr
 
 
 def test_past_and_malformed_times_are_refused(tmp_path: Path) -> None:
@@ -161,7 +178,10 @@ def test_past_and_malformed_times_are_refused(tmp_path: Path) -> None:
         ({"DATABASE_URL": "mysql://x"}, "DATABASE_URL"),
         ({"TELEGRAM_API_URL": "ftp://x"}, "TELEGRAM_API_URL"),
         ({"DATA_KEY": "short"}, "at least 32 characters"),
-        ({"DATABASE_URL": "postgresql://postgres@127.0.0.1:1/none"}, "cannot connect"),
+        (
+            {"DATABASE_URL": "postgresql://postgres:pw@127.0.0.1:1/none", "DATA_KEY": KEY},
+            "cannot connect to the database (postgresql+psycopg://postgres:***@",
+        ),
     ],
 )
 def test_a_wrong_setting_stops_with_one_line(
@@ -189,13 +209,180 @@ def test_a_terminal_chat_stores_a_person_and_another_data_key_is_refused(tmp_pat
     assert "DATA_KEY does not match" in wrong.stderr
 
 
-@pytest.mark.postgres
-def test_postgres_needs_an_explicit_upgrade_and_a_data_key(tmp_path: Path) -> None:
+@pytest.fixture
+def empty_postgres() -> Iterator[str]:
+    """The URL of a new, empty PostgreSQL database of its own (dropped afterwards)."""
     _postgres().dispose()  # fails in CI when PostgreSQL is not there
-    no_key = workshopbot(tmp_path, "chat", DATABASE_URL=PG_URL)
-    assert no_key.returncode == 2 and "DATA_KEY must be set" in no_key.stderr
-    upgraded = workshopbot(tmp_path, "db", "upgrade", DATABASE_URL=PG_URL)
+    name = f"workshopbot_cli_{os.getpid()}"
+    admin = create_engine(normalise_url(PG_URL), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        connection.execute(text(f"CREATE DATABASE {name}"))
+    try:
+        yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        admin.dispose()
+
+
+def tables(url: str) -> list[str]:
+    engine = create_engine(normalise_url(url))
+    try:
+        return inspect(engine).get_table_names()
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.postgres
+def test_postgres_needs_an_explicit_upgrade_and_a_data_key(
+    tmp_path: Path, empty_postgres: str
+) -> None:
+    for command in (["db", "upgrade"], ["chat"]):
+        no_key = workshopbot(tmp_path, *command, DATABASE_URL=empty_postgres)
+        assert no_key.returncode == 2
+        assert no_key.stderr == (
+            "workshopbot: DATA_KEY must be set when DATABASE_URL is not the embedded SQLite\n"
+        )
+        assert tables(empty_postgres) == []  # refused before anything touched the database
+    upgraded = workshopbot(tmp_path, "db", "upgrade", DATABASE_URL=empty_postgres, DATA_KEY=KEY)
     assert upgraded.returncode == 0 and "revision" in upgraded.stdout
+    assert "centre" in tables(empty_postgres)
+
+
+@pytest.mark.parametrize(
+    ("content", "message", "commands"),
+    [
+        ("short\n", "holds no usable key (at least 32", ["db upgrade", "run", "centre list"]),
+        ("", "holds no usable key", ["chat"]),
+        (None, "cannot read the key file", ["chat"]),  # a folder where the file should be
+    ],
+)
+def test_an_unusable_key_file_is_refused_before_the_database_is_touched(
+    tmp_path: Path, content: str | None, message: str, commands: list[str]
+) -> None:
+    key = tmp_path / "data" / "workshopbot.key"
+    key.parent.mkdir()
+    if content is None:
+        key.mkdir()
+    else:
+        key.write_text(content)
+    database = tmp_path / "data" / "workshopbot.sqlite3"
+    for command in commands:
+        done = workshopbot(tmp_path, *command.split(), TELEGRAM_BOT_TOKEN="123456:never-used")
+        assert done.returncode == 2, done.stderr
+        lines = done.stderr.splitlines()
+        assert len(lines) == 1 and message in lines[0], done.stderr
+        assert not database.exists() or tables(f"sqlite:///{database}") == []
+
+
+def test_a_mistyped_command_line_gets_one_line(tmp_path: Path) -> None:
+    cases = {
+        ("centre", "add", "--name", "X"): "Missing option '--slug'.",
+        ("session", "add", "--centre", "a", "--title", "T", "--starts", "2099-01-01 10:00",
+         "--capacity", "many"): "Invalid value for '--capacity'",
+        ("sesion", "list"): "No such command 'sesion'.",
+    }  # fmt: skip
+    for args, message in cases.items():
+        done = workshopbot(tmp_path, *args)
+        assert done.returncode == 2, done.stderr
+        assert done.stdout == ""
+        lines = done.stderr.splitlines()
+        assert len(lines) == 1 and lines[0].startswith("workshopbot: "), done.stderr
+        assert message in lines[0] and "--help" in lines[0]
+        assert not any(box in done.stderr for box in "╭│╰")
+
+
+def test_a_date_in_another_year_shows_its_year(tmp_path: Path) -> None:
+    assert workshopbot(tmp_path, "centre", "add", "--slug", "a", "--name", "Alpha").returncode == 0
+    soon = datetime.now(ZoneInfo("Europe/Belgrade")) + timedelta(hours=2)
+    added = workshopbot(
+        tmp_path,
+        "session", "add", "--centre", "a", "--title", "Soon", "--capacity", "5",
+        "--starts", f"{soon:%Y-%m-%d %H:%M}",
+    )  # fmt: skip
+    assert added.returncode == 0, added.stderr
+    if soon.year == datetime.now(ZoneInfo("Europe/Belgrade")).year:
+        assert f"{soon:%a} {soon.day} {soon:%b} {soon:%H:%M}" in added.stdout
+    moved = workshopbot(tmp_path, "session", "move", "1", "--starts", "2099-06-01 10:00")
+    assert moved.stdout == "session 1 moved to Mon 1 Jun 2099 10:00; 0 people will be told\n"
+    twice = workshopbot(
+        tmp_path,
+        "session", "add", "--centre", "a", "--title", "Night", "--capacity", "5",
+        "--starts", "2099-10-25 02:30",
+    )  # fmt: skip
+    assert twice.stdout.splitlines() == [
+        "added session 2: Night at Alpha, Sun 25 Oct 2099 02:30",
+        "note: 2099-10-25 02:30 comes twice that night; this is the first 02:30, summer time "
+        "(UTC+2).",
+    ]
+
+
+async def run_cli(folder: Path, *args: str, **env: str) -> tuple[int, str, str]:
+    """The command line as a process that does not block the event loop (the stand-in
+    Telegram runs in it)."""
+    environment = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("TELEGRAM_", "DATABASE_", "DATA_", "TIMEZONE", "LOG_"))
+    }
+    environment.update({"DATA_DIR": str(folder / "data"), **env})
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", *args, cwd=folder, env=environment,
+        stdin=asyncio.subprocess.DEVNULL, stdout=PIPE, stderr=PIPE,
+    )  # fmt: skip
+    out, err = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode is not None
+    return process.returncode, out.decode(), err.decode()
+
+
+async def test_centre_add_shows_the_bots_real_link(tmp_path: Path) -> None:
+    async with FakeTelegram(bot_username="radionice_bot") as fake:
+        telegram = {"TELEGRAM_BOT_TOKEN": fake.token, "TELEGRAM_API_URL": fake.base_url}
+        code, out, err = await run_cli(
+            tmp_path, "centre", "add", "--slug", "krnjaca", "--name", "Krnjača", **telegram
+        )
+        assert code == 0, err
+        assert out.splitlines() == [
+            "added centre 1: Krnjača (krnjaca)",
+            "Telegram link: https://t.me/radionice_bot?start=krnjaca",
+        ]
+        assert fake.calls_to("getMe") == 1
+        # Remembered: asked once, and known without a token too.
+        code, out, err = await run_cli(
+            tmp_path, "centre", "add", "--slug", "vranje", "--name", "Vranje", **telegram
+        )
+        assert code == 0 and "https://t.me/radionice_bot?start=vranje" in out, err
+        code, out, err = await run_cli(
+            tmp_path, "centre", "add", "--slug", "sjenica", "--name", "Sjenica"
+        )
+        assert code == 0, err
+        assert "Telegram link: https://t.me/radionice_bot?start=sjenica" in out
+        assert fake.calls_to("getMe") == 1
+
+
+async def test_a_token_never_appears_in_any_output(tmp_path: Path) -> None:
+    wrong = "987654321:" + "A" * 35  # shaped like a real token; the stand-in knows another one
+    async with FakeTelegram() as fake:
+        code, out, err = await run_cli(
+            tmp_path,
+            "run",
+            TELEGRAM_BOT_TOKEN=wrong,
+            TELEGRAM_API_URL=fake.base_url,
+            LOG_LEVEL="DEBUG",  # every request URL, with /bot<token>/ in it, is logged
+        )
+        assert fake.calls_to("getMe") >= 1
+        added = await run_cli(
+            tmp_path, "centre", "add", "--slug", "a", "--name", "A",
+            TELEGRAM_BOT_TOKEN=wrong, TELEGRAM_API_URL=fake.base_url,
+        )  # fmt: skip
+    assert code == 2
+    assert "cannot start: The token `987654321:***` was rejected" in err
+    assert "/bot987654321:***/getMe" in err  # the request was logged, the token was not
+    assert "Traceback" not in err
+    assert added[0] == 0 and "could not ask Telegram for the bot's name" in added[2]
+    for output in (out, err, *added[1:]):
+        assert wrong not in output and "A" * 35 not in output
 
 
 def test_stats_shows_the_months_viber_messages(tmp_path: Path) -> None:
@@ -234,3 +421,25 @@ def test_stats_shows_the_months_viber_messages(tmp_path: Path) -> None:
     assert rows["Viber cap used (incl. failed sends)"] == "1"
     bad = workshopbot(tmp_path, "stats", "--month", "2026-13")
     assert bad.returncode == 2
+
+
+def test_the_log_filter_takes_secrets_out_of_messages_arguments_and_tracebacks() -> None:
+    viber = "4453b6ac12345678-e02c5f12174805f9-daec9cbb5448c51f"
+    telegram = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
+    redact = Redactor([viber, "configured-data-key-0123456789abcdef"])
+    try:
+        raise RuntimeError(f"The token `{telegram}` was rejected by the server.")
+    except RuntimeError:
+        record = logging.LogRecord(
+            "httpx", logging.INFO, __file__, 1, "HTTP Request: POST %s %s", None, sys.exc_info()
+        )
+    record.args = (f"http://127.0.0.1/bot{telegram}/getMe", f"viber {viber}")
+    assert redact.filter(record)
+    line = logging.Formatter().format(record)
+    assert "HTTP Request: POST http://127.0.0.1/bot123456789:***/getMe viber ***" in line
+    assert "The token `123456789:***` was rejected" in line  # the traceback's last line
+    assert telegram not in line and viber not in line and "AAHdq" not in line
+    assert redact("key=configured-data-key-0123456789abcdef") == "key=***"
+    assert (
+        redact("a time like 10:30, an id like 12345:67") == "a time like 10:30, an id like 12345:67"
+    )

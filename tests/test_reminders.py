@@ -173,9 +173,7 @@ def test_catch_up_after_downtime(app: App, clock: FakeClock) -> None:
     assert states == ["dropped", "sent"]
     other, _ = setup_second(app, clock)
     clock.advance(timedelta(hours=2))  # that session started while we were down
-    assert [
-        c for c in sweep(app.ledger) if c.outgoing and "Second" in c.outgoing.reply.text
-    ] == []
+    assert [c for c in sweep(app.ledger) if c.outgoing and "Second" in c.outgoing.reply.text] == []
     del other
 
 
@@ -232,8 +230,7 @@ def test_two_schedulers_claim_each_reminder_once(app: App, clock: FakeClock) -> 
     setup(app, clock, clock.now() + timedelta(hours=1), people=300, capacity=300)
     plan = LedgerPlan(batch=50)
     schedulers = [
-        Ledger(app.database, app.vault, app.catalogs, clock, plan, owner=f"s{n}")
-        for n in range(2)
+        Ledger(app.database, app.vault, app.catalogs, clock, plan, owner=f"s{n}") for n in range(2)
     ]
     results: list[list[Claimed]] = [[], []]
     barrier = threading.Barrier(2)

@@ -1,0 +1,98 @@
+"""``workshopbot centre add|list``."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from telegram import Bot
+from telegram.error import TelegramError
+
+from bot.app import make_clock
+from bot.cli.common import database, redact, refused, settings, telegram_durations_as_timedelta
+from bot.settings import Settings
+from flows import rules
+from storage import queries as q
+from storage.db import Database
+from storage.models import CentreKind
+
+log = logging.getLogger(__name__)
+cli = typer.Typer(help="Centres (asylum and reception centres).", no_args_is_help=True)
+
+
+@cli.command("add")
+def add(
+    slug: Annotated[str, typer.Option(help="Short name for links: a-z, 0-9 and inner hyphens")],
+    name: Annotated[str, typer.Option(help="The centre's name as residents know it")],
+    kind: Annotated[CentreKind, typer.Option(help="asylum or reception")] = CentreKind.ASYLUM,
+    contact: Annotated[str | None, typer.Option(help="Phone or office hours for residents")] = None,
+    timezone: Annotated[str | None, typer.Option(help="Time zone, default TIMEZONE")] = None,
+) -> None:
+    """Add a centre, and show the link that brings residents to it."""
+    config = settings()
+    db = database(config)
+    now = make_clock().now()
+    try:
+        with db.session() as s:
+            centre = rules.add_centre(
+                s,
+                now,
+                slug=slug,
+                name=name,
+                kind=kind.value,
+                timezone=timezone or config.timezone,
+                contact=contact,
+            )
+    except rules.Refusal as refusal:
+        refused(refusal)
+    typer.echo(f"added centre {centre.id}: {centre.name} ({centre.slug})")
+    username = telegram_username(config, db)
+    if username is None:
+        typer.echo(
+            "Telegram link: set TELEGRAM_BOT_TOKEN, or run the bot once, to see the link; it is "
+            f"https://t.me/<bot username>?start={centre.slug}"
+        )
+    else:
+        typer.echo(f"Telegram link: https://t.me/{username}?start={centre.slug}")
+
+
+def telegram_username(config: Settings, db: Database) -> str | None:
+    """The bot's username: remembered, or asked of Telegram once (getMe) and remembered."""
+    with db.session() as s:
+        known = q.remembered_username(s, "telegram")
+    if known is not None or config.telegram_bot_token is None:
+        return known
+    telegram_durations_as_timedelta()
+    token = config.telegram_bot_token.get_secret_value()
+    try:
+        username = asyncio.run(_get_me(token, config.telegram_api_url))
+    except (TelegramError, OSError) as error:  # a wrong token, no network: the link can wait
+        typer.echo(
+            f"workshopbot: could not ask Telegram for the bot's name: {redact(str(error))}",
+            err=True,
+        )
+        return None
+    with db.session() as s:
+        q.remember_username(s, "telegram", username, make_clock().now())
+    return username
+
+
+async def _get_me(token: str, api_url: str) -> str:
+    async with Bot(token, base_url=f"{api_url}/bot") as bot:  # initialising calls getMe
+        return bot.username
+
+
+@cli.command("list")
+def list_() -> None:
+    """List centres."""
+    db = database(settings())
+    with db.session() as s:
+        centres = rules.list_centres(s)
+    table = Table("id", "slug", "name", "kind", "time zone", "contact")
+    for c in centres:
+        table.add_row(str(c.id), c.slug, c.name, c.kind, c.timezone, c.contact or "")
+    Console().print(table)

@@ -1,0 +1,379 @@
+"""The rules for centres and sessions, in one place: the command line calls them, and so does
+the staff chat.
+
+Each function takes a database session, the clock's ``now`` (aware UTC) and plain values, and
+either does the change or raises :class:`Refusal` with one clear sentence. A refusal is data,
+a gettext msgid and its values, so each caller shows it in its reader's language.
+"""
+
+from __future__ import annotations
+
+import functools
+import gettext
+import re
+import unicodedata
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from babel import Locale, UnknownLocaleError
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from flows.i18n import DEFAULT_LOCALE, N_, Translator
+from storage import queries as q
+from storage.models import Centre, CentreKind, WorkshopSession
+
+SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+SLUG_MAX = 40
+NAME_MAX = 120
+TITLE_MAX = 120
+PLACE_MAX = 120
+CONTACT_MAX = 200
+LANGUAGES_MAX = 100  # the stored, comma-separated codes
+CAPACITY = range(1, 501)
+MINUTES = range(5, 601)
+TIME_FORMAT = "%Y-%m-%d %H:%M"
+_LOCAL_TIME = re.compile(r"\d{4}-\d{2}-\d{2} \d{1,2}:\d{2}")
+_LANGUAGE = re.compile(r"[A-Za-z]{2,3}(?:[_-][A-Za-z0-9]{2,4})?")
+
+
+@dataclass(frozen=True)
+class Message:
+    """Something to tell staff, in their language: a msgid marked with ``N_`` and its values."""
+
+    message: str
+    values: Mapping[str, object] = field(default_factory=dict)
+
+    def text(self, t: Translator) -> str:
+        return _render(t, self.message, self.values)
+
+
+# Not frozen: contextlib sets __traceback__ on an exception leaving a ``with`` block
+# (db.session()), which a frozen dataclass refuses. eq=False keeps it hashable, as
+# exceptions are expected to be.
+@dataclass(eq=False)
+class Refusal(Exception):
+    """Why a change was not made, as one translatable sentence."""
+
+    message: str
+    values: Mapping[str, object] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        super().__init__(self.message)
+
+    def text(self, t: Translator) -> str:
+        return _render(t, self.message, self.values)
+
+    def __str__(self) -> str:
+        return self.text(_english())  # for logs and tracebacks
+
+
+def _render(t: Translator, message: str, values: Mapping[str, object]) -> str:
+    """Translate a message, and the messages among its values (e.g. "The title")."""
+    shown = {k: v.text(t) if isinstance(v, Message) else v for k, v in values.items()}
+    return t._(message, **shown)
+
+
+@functools.cache
+def _english() -> Translator:
+    return Translator(DEFAULT_LOCALE, gettext.NullTranslations())
+
+
+@dataclass(frozen=True)
+class SessionAdded:
+    session: WorkshopSession
+    centre: Centre
+    note: Message | None = None  # which of two equal local times was taken, if it mattered
+
+
+@dataclass(frozen=True)
+class SessionMoved:
+    session: WorkshopSession
+    centre: Centre
+    told: int  # people booked or waiting, who will each get a message
+    note: Message | None = None
+
+
+@dataclass(frozen=True)
+class SessionCancelled:
+    session: WorkshopSession
+    centre: Centre
+    told: int
+
+
+@dataclass(frozen=True)
+class SessionRow:
+    session: WorkshopSession
+    centre: Centre
+    taken: int  # confirmed seats
+
+
+# --- centres -------------------------------------------------------------------------------
+
+
+def add_centre(
+    db: Session,
+    now: datetime,
+    *,
+    slug: str,
+    name: str,
+    kind: str,
+    timezone: str,
+    contact: str | None = None,
+) -> Centre:
+    """Add a centre. ``slug`` goes into its links: a-z and 0-9 with single inner hyphens."""
+    slug = slug.strip()
+    if not SLUG.fullmatch(slug) or len(slug) > SLUG_MAX:
+        raise Refusal(
+            N_(
+                "A slug is {limit} characters at most, of a-z and 0-9, with single hyphens "
+                "between them (like krnjaca or banja-koviljaca); {slug} is not."
+            ),
+            {"slug": repr(slug), "limit": SLUG_MAX},
+        )
+    name = _required_line(name, NAME_MAX, Message(N_("The centre's name")))
+    contact = _optional_line(contact, CONTACT_MAX, Message(N_("The contact")))
+    if kind not in set(CentreKind):
+        raise Refusal(
+            N_("The kind of centre must be one of: {kinds}."),
+            {"kinds": ", ".join(CentreKind)},
+        )
+    zone_name = timezone.strip()
+    _zone(zone_name)
+    if q.centre_by_slug(db, slug) is not None:
+        raise _slug_taken(slug)
+    try:
+        return q.add_centre(
+            db, slug=slug, name=name, kind=kind, timezone=zone_name, contact=contact, now=now
+        )
+    except IntegrityError:  # added by someone else a moment ago
+        raise _slug_taken(slug) from None
+
+
+def _slug_taken(slug: str) -> Refusal:
+    return Refusal(N_("A centre with the slug {slug} exists already."), {"slug": slug})
+
+
+def centre(db: Session, slug: str) -> Centre:
+    """The centre with this slug."""
+    found = q.centre_by_slug(db, slug.strip())
+    if found is None:
+        raise Refusal(N_("There is no centre with the slug {slug}."), {"slug": repr(slug)})
+    return found
+
+
+def list_centres(db: Session) -> list[Centre]:
+    return q.list_centres(db)
+
+
+# --- sessions ------------------------------------------------------------------------------
+
+
+def add_session(
+    db: Session,
+    now: datetime,
+    *,
+    centre_slug: str,
+    title: str,
+    starts: str,
+    minutes: int,
+    capacity: int,
+    languages: Sequence[str] | str = (),
+    place: str | None = None,
+) -> SessionAdded:
+    """Add a session. ``starts`` is "YYYY-MM-DD HH:MM" in the centre's time zone;
+    ``languages`` are codes, or one comma-separated string of them."""
+    where = centre(db, centre_slug)
+    assert where.id is not None
+    title = _required_line(title, TITLE_MAX, Message(N_("The title")))
+    place = _optional_line(place, PLACE_MAX, Message(N_("The place")))
+    if capacity not in CAPACITY:
+        raise Refusal(
+            N_("The number of seats must be from {low} to {high}, not {value}."),
+            {"low": CAPACITY.start, "high": CAPACITY.stop - 1, "value": capacity},
+        )
+    if minutes not in MINUTES:
+        raise Refusal(
+            N_("A session lasts from {low} to {high} minutes, not {value}."),
+            {"low": MINUTES.start, "high": MINUTES.stop - 1, "value": minutes},
+        )
+    codes = language_codes(languages)
+    starts_at, note = local_time(starts, where.timezone, now)
+    _not_twice(db, where, title, starts_at)
+    session = q.add_session(
+        db,
+        centre_id=where.id,
+        title=title,
+        starts_at=starts_at,
+        minutes=minutes,
+        capacity=capacity,
+        languages=codes,
+        place=place,
+        now=now,
+    )
+    return SessionAdded(session, where, note)
+
+
+def move_session(db: Session, now: datetime, session_id: int, starts: str) -> SessionMoved:
+    """Move a session that has not started; everyone booked or waiting will be told."""
+    session, where = _session(db, session_id)
+    if session.cancelled_at is not None:
+        raise Refusal(N_("Session {id} is cancelled; it cannot be moved."), {"id": session_id})
+    if session.starts_at <= now:
+        raise Refusal(
+            N_("Session {id} has already started; it cannot be moved."), {"id": session_id}
+        )
+    starts_at, note = local_time(starts, where.timezone, now)
+    if starts_at == session.starts_at:
+        raise Refusal(N_("Session {id} is at that time already."), {"id": session_id})
+    _not_twice(db, where, session.title, starts_at)
+    told = q.move_session(db, session_id, starts_at, now)
+    if told is None:  # cancelled or started since we looked
+        raise Refusal(N_("Session {id} cannot be moved any more."), {"id": session_id})
+    return SessionMoved(session, where, told, note)
+
+
+def cancel_session(db: Session, now: datetime, session_id: int) -> SessionCancelled:
+    """Cancel a session; everyone booked or waiting will be told, in their language."""
+    session, where = _session(db, session_id)
+    told = None if session.cancelled_at is not None else q.cancel_session(db, session_id, now)
+    if told is None:
+        raise Refusal(N_("Session {id} is cancelled already."), {"id": session_id})
+    return SessionCancelled(session, where, told)
+
+
+def list_sessions(
+    db: Session, now: datetime, *, centre_slug: str | None = None, past: bool = False
+) -> list[SessionRow]:
+    """Sessions in start order: upcoming ones, or all of them with ``past``."""
+    centre_id = None if centre_slug is None else centre(db, centre_slug).id
+    centres = {c.id: c for c in q.list_centres(db)}
+    views = q.list_sessions(db, centre_id=centre_id, since=None if past else now)
+    return [SessionRow(v.session, centres[v.session.centre_id], v.taken) for v in views]
+
+
+def _session(db: Session, session_id: int) -> tuple[WorkshopSession, Centre]:
+    view = q.session_view(db, session_id)
+    where = None if view is None else q.centre_by_id(db, view.session.centre_id)
+    if view is None or where is None:
+        raise Refusal(N_("There is no session {id}."), {"id": session_id})
+    return view.session, where
+
+
+def _not_twice(db: Session, where: Centre, title: str, starts_at: datetime) -> None:
+    assert where.id is not None
+    if q.same_session_exists(db, where.id, title, starts_at):
+        raise Refusal(
+            N_("{title} at {centre} is already on at that time."),
+            {"title": title, "centre": where.name},
+        )
+
+
+# --- values --------------------------------------------------------------------------------
+
+
+def local_time(text: str, zone_name: str, now: datetime) -> tuple[datetime, Message | None]:
+    """ "YYYY-MM-DD HH:MM" at a place, as aware UTC, and a note when that local time comes
+    twice (the night the clocks go back; the first one is taken).
+
+    A time in the past, and one the clocks jump over, are refused."""
+    text = text.strip()
+    try:
+        if not _LOCAL_TIME.fullmatch(text):
+            raise ValueError(text)
+        local = datetime.strptime(text, TIME_FORMAT)
+    except ValueError:
+        raise Refusal(
+            N_('A time must look like "{example}": the date, then the local time.'),
+            {"example": "2026-12-01 10:00"},
+        ) from None
+    zone = _zone(zone_name)
+    first, second = local.replace(tzinfo=zone, fold=0), local.replace(tzinfo=zone, fold=1)
+    shown = {"date": f"{local:%Y-%m-%d}", "time": f"{local:%H:%M}", "zone": zone_name}
+    if first.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != local:
+        raise Refusal(
+            N_(
+                "There is no {time} on {date} in {zone}: the clocks jump forward that night. "
+                "Choose another time."
+            ),
+            shown,
+        )
+    starts_at = first.astimezone(UTC)
+    if starts_at <= now:
+        raise Refusal(N_("{date} {time} has already passed."), shown)
+    note = None
+    if first.utcoffset() != second.utcoffset():
+        offset = {**shown, "offset": _offset(first.utcoffset())}
+        note = Message(
+            N_(
+                "{date} {time} comes twice that night; this is the first {time}, "
+                "summer time ({offset})."
+            )
+            if first.dst()
+            else N_("{date} {time} comes twice that night; this is the first {time} ({offset})."),
+            offset,
+        )
+    return starts_at, note
+
+
+def language_codes(codes: Sequence[str] | str) -> list[str]:
+    """Language codes ("ar", "fa", "sr-Latn"), normalised as the catalogs name them; a
+    comma-separated string is split."""
+    if isinstance(codes, str):
+        codes = codes.split(",")
+    found: list[str] = []
+    for raw in codes:
+        code = raw.strip()
+        if not code:
+            continue
+        try:
+            if not _LANGUAGE.fullmatch(code):
+                raise ValueError(code)
+            normal = str(Locale.parse(code.replace("-", "_")))
+        except (UnknownLocaleError, ValueError):
+            raise Refusal(
+                N_("{code} is not a language code (like ar, fa or en)."), {"code": repr(code)}
+            ) from None
+        if normal not in found:
+            found.append(normal)
+    if len(",".join(found)) > LANGUAGES_MAX:
+        raise Refusal(N_("Too many languages: name the few spoken there."))
+    return found
+
+
+def _zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except Exception:  # not found, not a valid key, or a folder of zones
+        raise Refusal(
+            N_("{zone} is not a time zone (like Europe/Belgrade)."), {"zone": repr(name)}
+        ) from None
+
+
+def _offset(delta: timedelta | None) -> str:
+    minutes = int((delta or timedelta()).total_seconds()) // 60
+    sign = "+" if minutes >= 0 else "-"
+    hours, rest = divmod(abs(minutes), 60)
+    return f"UTC{sign}{hours}" + (f":{rest:02d}" if rest else "")
+
+
+def _required_line(value: str, limit: int, what: Message) -> str:
+    line = _optional_line(value, limit, what)
+    if line is None:
+        raise Refusal(N_("{what} must not be empty."), {"what": what})
+    return line
+
+
+def _optional_line(value: str | None, limit: int, what: Message) -> str | None:
+    """One line of text, stripped; None when empty."""
+    line = (value or "").strip()
+    if any(unicodedata.category(c) in ("Cc", "Zl", "Zp") for c in line):
+        raise Refusal(N_("{what} must be one line, without line breaks."), {"what": what})
+    if len(line) > limit:
+        raise Refusal(
+            N_("{what} is {length} characters long; at most {limit} fit."),
+            {"what": what, "length": len(line), "limit": limit},
+        )
+    return line or None
