@@ -7,28 +7,30 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
+import dataclasses
+import functools
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from bot.billing import ViberBilling
-from bot.channels.base import Channel
+from bot.channels.base import Channel, Delivery, Webhooks
 from bot.channels.telegram import Parsed, TelegramChannel
 from bot.channels.viber import ViberChannel
 from bot.dispatch import Dispatcher
 from bot.keys import data_secret
-from bot.notify import NotificationPump
 from bot.outbox import Outbox
-from bot.scheduler import ReminderSender, Scheduler
+from bot.scheduler import LedgerSender, Scheduler
 from bot.settings import Settings, parse_duration
 from bot.web import WebServer, create_web_app
 from flows.clock import Clock, SystemClock
-from flows.conversation import Conversation
-from flows.events import Address
+from flows.conversation import Conversation, decode_replies
+from flows.events import Address, Incoming, Start
+from flows.features import build_router
 from flows.i18n import Catalogs
-from flows.notifications import Notifier
-from flows.reminders import ReminderPlan, Reminders
-from flows.screens import commands
+from flows.ledger import Ledger, LedgerPlan
+from flows.replies import Outcome
+from flows.router import Router, Services
 from storage import migrate
 from storage import queries as q
 from storage.db import Database
@@ -48,12 +50,12 @@ class App:
     vault: Vault
     catalogs: Catalogs
     clock: Clock
+    router: Router
     conversation: Conversation
-    notifier: Notifier
     outbox: Outbox
     dispatcher: Dispatcher
-    pump: NotificationPump
-    reminders: Reminders
+    ledger: Ledger
+    sender: LedgerSender
     scheduler: Scheduler
     channels: dict[str, Channel] = field(default_factory=dict)
 
@@ -62,28 +64,71 @@ class App:
         channel = self.channels.get("telegram")
         return channel if isinstance(channel, TelegramChannel) else None
 
-    async def on_telegram_update(self, parsed: Parsed) -> None:
-        self.dispatcher.submit(parsed.incoming, edit=parsed.message_ref)
+    def on_telegram_update(self, parsed: Parsed) -> asyncio.Task[Outcome]:
+        """A polled update: deduplicated by its update_id, its replies kept until sent."""
+        incoming = dataclasses.replace(
+            parsed.incoming, delivery=str(parsed.update_id), keep_replies=True
+        )
+        return self.dispatcher.submit(incoming, edit=parsed.message_ref)
+
+    async def resend_owed(self, channel: str) -> int:
+        """Send again the replies a previous process handled but died before sending."""
+        vault = self.vault
+
+        def load() -> list[q.OwedReplies]:
+            with self.database.session() as db:
+                return q.owed_replies(db, channel)
+
+        owed = await asyncio.to_thread(load)
+        for item in owed:
+            address = Address(channel, vault.open(item.address_enc))
+            incoming = Incoming(address, Start(), delivery=item.key, keep_replies=True)
+            replies = decode_replies(item.replies)
+            for index, reply in enumerate(replies):
+                on_done = None
+                if index == len(replies) - 1:
+                    on_done = functools.partial(self._replied_again, incoming)
+                self.outbox.submit(Delivery(address, reply, on_done=on_done))
+        if owed:
+            log.info("%s: %d answers owed from before a restart sent again", channel, len(owed))
+        return len(owed)
+
+    async def _replied_again(self, incoming: Incoming, result: object) -> None:
+        await self.replied(incoming)
+
+    async def replied(self, incoming: Incoming) -> None:
+        """The kept replies of a delivery are sent: stop owing them."""
+        delivery = incoming.delivery
+        if delivery is None:
+            return
+
+        def clear() -> None:
+            with self.database.session() as db:
+                q.replies_sent(db, incoming.address.channel, delivery)
+
+        await asyncio.to_thread(clear)
 
     async def settle(self) -> None:
         """Wait until every update received so far is handled and its replies are sent."""
         await self.dispatcher.join()
         await self.outbox.join()
-        await self.pump.run_once()
+        await self.sender.sweep(due=False, wait=True)  # what those updates left owed
         await self.outbox.join()
-        await self.pump.idle()
+        await self.sender.idle()
 
     @property
     def viber(self) -> ViberChannel | None:
         channel = self.channels.get("viber")
         return channel if isinstance(channel, ViberChannel) else None
 
-    @property
-    def telegram_secret(self) -> str | None:
-        """The secret Telegram sends with each webhook call (derived if not configured)."""
-        if self.settings.telegram_webhook_secret is not None:
-            return self.settings.telegram_webhook_secret.get_secret_value()
-        return self.vault.derived_token("telegram-webhook")
+    async def health(self) -> dict[str, object]:
+        """What /healthz answers: the database reachable, how each channel receives; no secrets."""
+        database = await asyncio.to_thread(self.database.ping)
+        return {
+            "status": "ok" if database else "unavailable",
+            "database": database,
+            "channels": self.channel_modes(),
+        }
 
     def channel_modes(self) -> dict[str, str]:
         """How each channel receives updates (for /healthz; no secrets)."""
@@ -94,12 +139,24 @@ class App:
             modes["viber"] = "webhook"
         return modes
 
-    async def run(self, *, scheduler: bool = True, receive: bool = True) -> None:
+    def remember_username(self, channel: str, username: str) -> None:
+        """Keep the bot's username for the links `workshopbot centre add` prints."""
+        with self.database.session() as db:
+            q.remember_username(db, channel, username, self.clock.now())
+
+    async def run(
+        self,
+        *,
+        scheduler: bool = True,
+        receive: bool = True,
+        on_started: Callable[[], None] | None = None,
+    ) -> None:
         """Run every configured channel until cancelled: the web server for webhooks (Viber,
         and Telegram when PUBLIC_URL is set), long polling for Telegram otherwise.
 
         ``scheduler`` runs the reminders and notifications here (exactly one process should);
-        ``receive=False`` runs only that (``workshopbot scheduler``)."""
+        ``receive=False`` runs only that (``workshopbot scheduler``). ``on_started`` is called
+        once everything has started (the entry point freezes the collector there)."""
         settings = self.settings
         if not self.channels:
             raise StartupError(
@@ -113,24 +170,32 @@ class App:
         try:
             if telegram is not None:
                 await telegram.start()
+                await asyncio.to_thread(self.remember_username, "telegram", telegram.bot.username)
             if telegram is not None and receive:
                 await telegram.set_commands(
-                    {code: commands(self.catalogs.translator(code)) for code in self.catalogs.codes}
+                    {
+                        code: self.router.command_menu(self.catalogs.translator(code))
+                        for code in self.catalogs.codes
+                    }
                 )
             if settings.webhooks and receive:
-                server = WebServer(create_web_app(self), settings.web_host, settings.web_port)
+                hooks = [c for c in self.channels.values() if isinstance(c, Webhooks)]
+                routes = [route for hook in hooks for route in hook.routes(self.dispatcher)]
+                web = create_web_app(routes, self.health)
+                server = WebServer(web, settings.web_host, settings.web_port)
                 tasks.append(asyncio.create_task(server.serve()))
                 await server.started()
-                await self._register_webhooks()
+                if settings.public_url is not None:
+                    for hook in hooks:  # the platforms check the address as they take it
+                        await hook.register_webhook(settings.public_url)
             if telegram is not None and not settings.public_url and receive:
+                await self.resend_owed(telegram.name)
                 tasks.append(asyncio.create_task(telegram.poll(self.on_telegram_update)))
             if scheduler:
                 self.scheduler.start()
             tasks.append(asyncio.create_task(_forever()))
-            # Everything built so far lives as long as the process: keep the collector from
-            # walking it again and again (a full collection of it pauses the loop ~60 ms).
-            gc.collect()
-            gc.freeze()
+            if on_started is not None:
+                on_started()
             done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
             for task in done:
                 task.result()  # a channel that stopped by itself stops the bot, loudly
@@ -141,19 +206,6 @@ class App:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             await self.aclose()
-
-    async def _register_webhooks(self) -> None:
-        public = self.settings.public_url
-        assert public is not None or self.viber is None
-        if self.viber is not None and public is not None:
-            await self.viber.set_webhook(f"{public}/viber")
-            log.info("viber: webhook set to %s/viber", public)
-        telegram = self.telegram
-        if telegram is not None and public is not None:
-            secret = self.telegram_secret
-            assert secret is not None
-            await telegram.set_webhook(f"{public}/telegram", secret)
-            log.info("telegram: webhook set to %s/telegram", public)
 
     async def aclose(self) -> None:
         await self.scheduler.stop()
@@ -191,6 +243,11 @@ def _safe_url(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
+def make_clock() -> Clock:
+    """The clock of the running bot and of every command (tests pass a FakeClock instead)."""
+    return SystemClock()
+
+
 def build_app(
     settings: Settings,
     *,
@@ -198,14 +255,15 @@ def build_app(
     channels: list[Channel] | None = None,
     database: Database | None = None,
 ) -> App:
-    clock = clock or SystemClock()
-    database = database or open_database(settings)
-    try:
+    clock = clock or make_clock()
+    try:  # the key first: nothing may touch (or migrate) the database without a usable one
         vault = Vault(data_secret(settings))
         catalogs = Catalogs.load(settings.locales_dir)
     except Exception as error:
         raise StartupError(str(error)) from error
+    database = database or open_database(settings)
     _check_key(database, vault)
+    router = build_router()
     chosen: dict[str, Channel] = {channel.name: channel for channel in channels or []}
     if channels is None and settings.telegram_bot_token is not None:
         chosen["telegram"] = TelegramChannel(
@@ -213,6 +271,7 @@ def build_app(
             settings.telegram_api_url,
             rate_limit=settings.telegram_rate_limit,
             poll_timeout=settings.telegram_poll_timeout,
+            webhook_secret=telegram_secret(settings, vault) if settings.public_url else None,
         )
     if channels is None and settings.viber_auth_token is not None:
         chosen["viber"] = ViberChannel(
@@ -222,9 +281,10 @@ def build_app(
             avatar_url=settings.viber_avatar_url,
             rate_limit=settings.viber_rate_limit,
             billing=ViberBilling(database, clock, settings.viber_monthly_proactive_cap),
+            is_button=router.is_button_data,
         )
-    conversation = Conversation(database, vault, catalogs, clock)
-    notifier = Notifier(database, vault, catalogs, clock)
+    services = Services(vault, catalogs, clock, default_zone=settings.timezone)
+    conversation = Conversation(database, services, router)
 
     async def on_unreachable(address: Address) -> None:
         def mark() -> None:
@@ -239,39 +299,51 @@ def build_app(
         chat_burst=settings.chat_burst,
         on_unreachable=on_unreachable,
     )
-    pump = NotificationPump(notifier, outbox, interval=settings.notify_interval)
-    reminders = Reminders(
+    ledger = Ledger(
         database,
         vault,
         catalogs,
         clock,
-        ReminderPlan(
+        LedgerPlan(
             offsets=settings.offsets,
             feedback_delay=parse_duration(settings.feedback_delay),
             lease=parse_duration(settings.reminder_lease),
+            default_zone=settings.timezone,
         ),
     )
+    sender = LedgerSender(ledger, outbox)
     scheduler = Scheduler(
-        ReminderSender(reminders, outbox), pump, sweep_seconds=settings.reminder_sweep_seconds
+        sender,
+        sweep_seconds=settings.reminder_sweep_seconds,
+        notify_interval=settings.notify_interval,
     )
     dispatcher = Dispatcher(
-        conversation, outbox, on_notify=pump.kick, threads=settings.flow_threads
+        conversation, outbox, on_notify=scheduler.kick, threads=settings.flow_threads
     )
-    return App(
+    app = App(
         settings=settings,
         database=database,
         vault=vault,
         catalogs=catalogs,
         clock=clock,
+        router=router,
         conversation=conversation,
-        notifier=notifier,
         outbox=outbox,
         dispatcher=dispatcher,
-        pump=pump,
-        reminders=reminders,
+        ledger=ledger,
+        sender=sender,
         scheduler=scheduler,
         channels=chosen,
     )
+    dispatcher.on_replied = app.replied  # kept replies (long polling) stop being owed
+    return app
+
+
+def telegram_secret(settings: Settings, vault: Vault) -> str:
+    """The secret Telegram sends with each webhook call (derived from the data key if not set)."""
+    if settings.telegram_webhook_secret is not None:
+        return settings.telegram_webhook_secret.get_secret_value()
+    return vault.derived_token("telegram-webhook")
 
 
 def _check_key(database: Database, vault: Vault) -> None:

@@ -8,6 +8,7 @@ returns); bot-initiated ones are taken from a monthly allowance first, so a cap
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from bot.channels.base import Delivery
@@ -29,32 +30,45 @@ class ViberBilling:
         self.clock = clock
         self.cap = cap
 
-    async def reserve(self, delivery: Delivery) -> bool | None:
-        if not delivery.bot_initiated or delivery.person_id is None:
-            return False  # an answer to someone who just wrote
-        person_id = delivery.person_id
+    async def reserve(self, deliveries: Sequence[Delivery]) -> list[bool | None]:
+        """Per delivery: True billable (taken from the allowance), False free (an answer, or
+        the person wrote in the last 24 h), None refused by the cap; one transaction."""
+        if not any(d.bot_initiated and d.person_id is not None for d in deliveries):
+            return [False] * len(deliveries)  # answers to people who just wrote
 
-        def work() -> bool | None:
+        def work() -> list[bool | None]:
             now = self.clock.now()
+            verdicts: list[bool | None] = []
             with self.database.session() as db:
-                last = q.last_seen(db, person_id)
-                if last is not None and now - last < FREE_WINDOW:
-                    return False
-                return True if q.reserve_proactive(db, CHANNEL, month_of(now), self.cap) else None
+                for delivery in deliveries:
+                    if not delivery.bot_initiated or delivery.person_id is None:
+                        verdicts.append(False)
+                        continue
+                    last = q.last_seen(db, delivery.person_id)
+                    if last is not None and now - last < FREE_WINDOW:
+                        verdicts.append(False)
+                    elif q.reserve_proactive(db, CHANNEL, month_of(now), self.cap):
+                        verdicts.append(True)
+                    else:
+                        verdicts.append(None)
+            return verdicts
 
         return await asyncio.to_thread(work)
 
-    async def record(self, bot_initiated: bool, billing_status: int | None) -> None:
+    async def record(self, sent: Sequence[tuple[bool, int | None]]) -> None:
+        """Record messages Viber accepted: (bot-initiated, its billing_status) each."""
+
         def work() -> None:
             now = self.clock.now()
             with self.database.session() as db:
-                q.record_outbound(
-                    db,
-                    channel=CHANNEL,
-                    month=month_of(now),
-                    bot_initiated=bot_initiated,
-                    billing_status=billing_status,
-                    now=now,
-                )
+                for bot_initiated, billing_status in sent:
+                    q.record_outbound(
+                        db,
+                        channel=CHANNEL,
+                        month=month_of(now),
+                        bot_initiated=bot_initiated,
+                        billing_status=billing_status,
+                        now=now,
+                    )
 
         await asyncio.to_thread(work)

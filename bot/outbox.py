@@ -10,6 +10,13 @@ It keeps each platform's limits so that the platform never has to refuse:
 - a "retry after N seconds" answer pauses that channel for exactly N seconds, then the same
   message is sent again; a "blocked" answer drops the chat's queue and reports the person
   unreachable.
+
+One message to many people (``submit_batch``) goes, on a channel that can (``BatchChannel``),
+in calls of up to ``max_batch`` recipients, each call taking one slot of the channel's window;
+calls leave one after another, in submission order. Recipients with something already queued
+in their chat, and edits and exclusive deliveries, go one by one instead, so a batch never
+overtakes what their chat was waiting for. A reply submitted while a batch waits does not
+wait for it. A call draws on no chat's token bucket: it is one message to each recipient.
 """
 
 from __future__ import annotations
@@ -18,12 +25,13 @@ import asyncio
 import logging
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 
-from bot.channels.base import Channel, Delivery, Sent
+from bot.channels.base import BatchChannel, Channel, Delivery, Sent
 from flows.events import Address
+from flows.replies import Reply
 
 log = logging.getLogger(__name__)
 
@@ -152,6 +160,10 @@ class Outbox:
             for name, channel in channels.items()
         }
         self._chats: dict[Address, _Chat] = {}
+        # Per batching channel: calls waiting to leave (each a list of recipients), and the
+        # one task that sends them.
+        self._batches: dict[str, deque[list[_Item]]] = {}
+        self._batch_workers: dict[str, asyncio.Task[None]] = {}
         self._lane = asyncio.Lock()
         self._reports: set[asyncio.Task[None]] = set()
         self.retries_after = 0  # how often a platform told us to slow down
@@ -173,26 +185,77 @@ class Outbox:
             chat.worker = asyncio.create_task(self._drain(delivery.address, chat))
         return done
 
+    def submit_batch(
+        self, channel_name: str, deliveries: Sequence[Delivery]
+    ) -> list[asyncio.Future[Result]]:
+        """Queue messages to many chats of one channel; one future per delivery, in order.
+
+        Recipients of the same reply share calls of up to the channel's ``max_batch`` (a
+        channel without batching gets one ``submit`` per delivery). Never blocks; creates no
+        task per recipient."""
+        channel = self.channels.get(channel_name)
+        if channel is None:
+            log.warning(
+                "no channel %r configured; %d messages dropped", channel_name, len(deliveries)
+            )
+            return [self._failed() for _ in deliveries]
+        strangers = {d.address.channel for d in deliveries} - {channel_name}
+        if strangers:
+            raise ValueError(f"a {channel_name} batch holds chats of {sorted(strangers)}")
+        if not isinstance(channel, BatchChannel):
+            return [self.submit(delivery) for delivery in deliveries]
+        loop = asyncio.get_running_loop()
+        futures: list[asyncio.Future[Result]] = []
+        groups: dict[Reply, list[_Item]] = {}
+        for delivery in deliveries:
+            chat = self._chats.get(delivery.address)
+            if (chat is not None and chat.queue) or delivery.edit or delivery.exclusive:
+                futures.append(self.submit(delivery))
+                continue
+            item = _Item(delivery, loop.create_future())
+            groups.setdefault(delivery.reply, []).append(item)
+            futures.append(item.done)
+        calls = self._batches.setdefault(channel_name, deque())
+        size = max(1, channel.max_batch)
+        for items in groups.values():
+            calls.extend(items[start : start + size] for start in range(0, len(items), size))
+        if calls and channel_name not in self._batch_workers:
+            self._batch_workers[channel_name] = asyncio.create_task(
+                self._drain_batches(channel, calls)
+            )
+        return futures
+
+    @staticmethod
+    def _failed() -> asyncio.Future[Result]:
+        done: asyncio.Future[Result] = asyncio.get_running_loop().create_future()
+        done.set_result(Result.FAILED)
+        return done
+
+    def _workers(self) -> list[asyncio.Task[None]]:
+        return [chat.worker for chat in self._chats.values() if chat.worker] + list(
+            self._batch_workers.values()
+        )
+
     async def join(self) -> None:
         """Wait until everything submitted so far has been sent or given up."""
         while True:
-            workers = [chat.worker for chat in self._chats.values() if chat.worker]
+            workers = self._workers()
             if not workers:
                 return
             await asyncio.gather(*workers, return_exceptions=True)
 
     async def close(self) -> None:
-        for chat in self._chats.values():
-            if chat.worker:
-                chat.worker.cancel()
-        await asyncio.gather(
-            *(chat.worker for chat in self._chats.values() if chat.worker), return_exceptions=True
-        )
+        workers = self._workers()
+        for worker in workers:
+            worker.cancel()
+        await asyncio.gather(*workers, return_exceptions=True)
         self._chats.clear()
+        self._batches.clear()
 
     @property
     def queued(self) -> int:
-        return sum(len(chat.queue) for chat in self._chats.values())
+        in_batches = sum(len(items) for calls in self._batches.values() for items in calls)
+        return sum(len(chat.queue) for chat in self._chats.values()) + in_batches
 
     async def _drain(self, address: Address, chat: _Chat) -> None:
         channel = self.channels[address.channel]
@@ -266,6 +329,67 @@ class Outbox:
             return None
         log.warning("giving up on a message through %s: %s", channel.name, sent.error)
         return Result.FAILED
+
+    async def _drain_batches(self, channel: BatchChannel, calls: deque[list[_Item]]) -> None:
+        try:
+            while calls:
+                await self._send_call(channel, calls[0])
+                calls.popleft()
+        finally:
+            self._batch_workers.pop(channel.name, None)
+
+    async def _send_call(self, channel: BatchChannel, items: list[_Item]) -> None:
+        """One call (retried as the platform asks) until every recipient has an outcome."""
+        limit = self.limits[channel.name]
+        pending = items
+        while pending:
+            if limit is not None:
+                await limit.acquire()
+            try:
+                answers = await channel.send_batch([item.delivery for item in pending])
+            except Exception:
+                log.exception("sending a batch through %s failed", channel.name)
+                answers = [Sent.failed(retry=True)] * len(pending)
+            finally:
+                if limit is not None:
+                    limit.release()
+            again: list[_Item] = []
+            retry_after = 0.0
+            for item, sent in zip(pending, answers, strict=True):
+                item.attempts += 1
+                if sent.ok:
+                    await self._report(item, Result.SENT)
+                elif sent.unreachable:
+                    await self._unreachable(item)
+                elif sent.retry_after is not None:
+                    retry_after = max(retry_after, sent.retry_after)
+                    again.append(item)
+                elif sent.retry and item.attempts < MAX_ATTEMPTS:
+                    again.append(item)
+                else:
+                    log.warning("giving up on a message through %s: %s", channel.name, sent.error)
+                    await self._report(item, Result.FAILED)
+            pending = again
+            if not pending:
+                return
+            if retry_after:
+                self.retries_after += 1
+                if limit is not None:
+                    limit.pause(retry_after)
+                else:
+                    await asyncio.sleep(retry_after)
+            else:
+                await asyncio.sleep(min(30.0, 0.5 * 2 ** pending[0].attempts))
+
+    async def _unreachable(self, item: _Item) -> None:
+        # A queue the chat may have meanwhile is left to its own worker, which is sending
+        # from it: that worker hears "unreachable" on its next send and drops it then.
+        await self._report(item, Result.UNREACHABLE)
+        if self.on_unreachable is not None:
+            try:
+                await self.on_unreachable(item.delivery.address)
+            except Exception:  # the rest of the call's recipients still need their outcome
+                log.exception("marking a person unreachable failed")
 
     def _drop_queue(self, chat: _Chat) -> None:
         while chat.queue:

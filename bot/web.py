@@ -1,152 +1,35 @@
-"""The one web application: Telegram and Viber webhooks, and a health check.
+"""The one web application: the routes the channels offer, and a health check.
 
-Each webhook is authenticated before its body is parsed (Telegram's secret header, Viber's
-HMAC signature, both compared in constant time), refused when larger than 1 MB, and answered
-at once: the conversation runs in the background (except Viber's welcome message, which Viber
-only accepts in the HTTP response).
+Nothing here knows a platform: each channel that receives webhooks brings its own routes
+(``bot.channels.base.Webhooks``), and the composition root hands them over.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
-import hmac
-import json
-import logging
 import socket
-from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from typing import Any
 
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
-from telegram import Update
 
-from bot.channels import telegram as tg
-from bot.channels import viber
-from flows.replies import Reply
-
-if TYPE_CHECKING:
-    from bot.app import App
-
-log = logging.getLogger(__name__)
-
-MAX_BODY = 1024 * 1024
-OK = JSONResponse({})
+Health = Callable[[], Awaitable[dict[str, Any]]]
 
 
-class TooLarge(Exception):
-    pass
+def create_web_app(routes: Sequence[Route], health: Health) -> Starlette:
+    """The channels' routes plus ``GET /healthz``, which answers what ``health`` returns:
+    200 when its ``status`` is ``"ok"``, 503 otherwise. Anything else gets 404."""
 
-
-async def read_body(request: Request) -> bytes:
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > MAX_BODY:
-        raise TooLarge
-    chunks = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_BODY:
-            raise TooLarge
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-def _refuse(status: int, reason: str) -> Response:
-    return JSONResponse({"error": reason}, status_code=status)
-
-
-def create_web_app(app: App) -> Starlette:
     async def healthz(request: Request) -> Response:
-        database = await asyncio.to_thread(app.database.ping)
-        body = {
-            "status": "ok" if database else "unavailable",
-            "database": database,
-            "channels": app.channel_modes(),
-        }
-        return JSONResponse(body, status_code=200 if database else 503)
+        body = await health()
+        return JSONResponse(body, status_code=200 if body.get("status") == "ok" else 503)
 
-    async def viber_webhook(request: Request) -> Response:
-        channel = app.viber
-        if channel is None:
-            return _refuse(404, "viber is not configured")
-        try:
-            body = await read_body(request)
-        except TooLarge:
-            return _refuse(413, "body too large")
-        signature = request.headers.get("x-viber-content-signature")
-        if not signature:
-            return _refuse(401, "missing signature")
-        if not viber.signature_ok(body, signature, channel.token):
-            return _refuse(403, "bad signature")
-        try:
-            data = json.loads(body)
-        except ValueError:
-            return _refuse(400, "body is not JSON")
-        parsed = viber.parse(data)
-        if parsed.incoming is None:
-            return OK
-        if parsed.kind is viber.Kind.WELCOME:
-            outcome = await app.dispatcher.handle(parsed.incoming, deliver=False)
-            if not outcome.replies:
-                return OK
-            return JSONResponse(channel.welcome(_one(outcome.replies)))
-        if parsed.kind is viber.Kind.EVENT:
-            app.dispatcher.submit(parsed.incoming)
-        return OK
-
-    async def telegram_webhook(request: Request) -> Response:
-        channel = app.telegram
-        if channel is None or app.telegram_secret is None:
-            return _refuse(404, "telegram webhook is not configured")
-        secret = request.headers.get("x-telegram-bot-api-secret-token")
-        if not secret:
-            return _refuse(401, "missing secret")
-        if not hmac.compare_digest(secret.encode(), app.telegram_secret.encode()):
-            return _refuse(403, "bad secret")
-        try:
-            body = await read_body(request)
-        except TooLarge:
-            return _refuse(413, "body too large")
-        try:
-            data: Any = json.loads(body)
-            update = Update.de_json(data, None)
-        except (ValueError, TypeError, KeyError, AttributeError):
-            return _refuse(400, "not a Telegram update")
-        parsed = tg.parse(update)
-        if parsed is not None:
-            incoming = parsed.incoming
-            if parsed.callback_query_id:
-                channel.answer_soon(parsed.callback_query_id)
-            # Telegram retries a delivery it thinks failed: the update_id makes it harmless.
-            app.dispatcher.submit(
-                dataclasses.replace(incoming, delivery=str(parsed.update_id)),
-                edit=parsed.message_ref,
-            )
-        return OK
-
-    return Starlette(
-        routes=[
-            Route("/healthz", healthz, methods=["GET"]),
-            Route("/viber", viber_webhook, methods=["POST"]),
-            Route("/telegram", telegram_webhook, methods=["POST"]),
-        ]
-    )
-
-
-def _one(replies: list[Reply]) -> Reply:
-    """Viber takes a single welcome message: join the texts, keep the last buttons."""
-    if len(replies) == 1:
-        return replies[0]
-    return Reply(
-        text="\n\n".join(reply.text for reply in replies),
-        buttons=replies[-1].buttons,
-        rtl=replies[-1].rtl,
-    )
+    return Starlette(routes=[Route("/healthz", healthz, methods=["GET"]), *routes])
 
 
 class _Server(uvicorn.Server):

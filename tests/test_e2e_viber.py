@@ -16,13 +16,18 @@ import pytest
 from sqlmodel import select
 
 from bot.app import App, build_app
+from bot.channels.base import Delivery
+from bot.channels.viber import ViberChannel
+from bot.outbox import Outbox, Result
 from flows.clock import FakeClock
+from flows.events import Address
+from flows.replies import Button, Reply
 from storage import queries as q
 from storage.db import Database
 from storage.models import Booking
 from tests.conftest import make_settings
-from tests.owed import pending
 from tests.fakes.viber_api import FakeViber, FakeViberUser
+from tests.owed import pending
 from tests.seeding import World, seed
 from tests.test_web_telegram import free_port
 
@@ -260,19 +265,21 @@ def _unreachable(app: App, user_id: str) -> bool:
 
 
 async def test_broadcast_reaches_subscribers_in_batches_of_300(fake: FakeViber) -> None:
-    from bot.channels.viber import ViberChannel
-    from flows.replies import Button, Reply
-
     people = [fake.user(f"B{n}", "en") for n in range(301)]
-    receiver_ids = [p.id for p in people]
+    reply = Reply("Hello", ((Button("Menu", "M"),),))
     channel = ViberChannel(fake.token, fake.base_url, bot_name="Radionice")
+    outbox = Outbox({"viber": channel})
     try:
+        futures = outbox.submit_batch(
+            "viber", [Delivery(Address("viber", p.id), reply) for p in people]
+        )
         # Nobody has written yet, so nobody is subscribed: every receiver is reported back.
-        failed = await channel.broadcast(receiver_ids, Reply("Hello", ((Button("Menu", "M"),),)))
+        results = await asyncio.gather(*futures)
     finally:
+        await outbox.close()
         await channel.close()
-    assert sorted(failed) == sorted(receiver_ids)
-    calls = [body for method, body in fake.calls if method == "broadcast_message"]
+    assert results == [Result.UNREACHABLE] * 301
+    calls = fake.broadcasts()
     assert [len(body["broadcast_list"]) for body in calls] == [300, 1]
     assert calls[0]["keyboard"]["Buttons"][0]["ActionBody"] == "M"
 
@@ -283,7 +290,7 @@ async def test_receipts_are_answered_without_a_reply(fake: FakeViber, served: Se
     await onboard(fake, omar)
     sent = fake.sent_count
     for event in ("delivered", "seen", "failed"):
-        response = await fake.receipt(omar, event)  # type: ignore[arg-type]
+        response = await fake.receipt(omar, event)
         assert response is not None and response.status_code == 200
     await app.settle()
     assert fake.sent_count == sent

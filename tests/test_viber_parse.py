@@ -21,6 +21,7 @@ from flows.events import (
     Unsubscribed,
     Unsupported,
 )
+from flows.features import build_router
 from flows.replies import Button, Reply
 
 FIXTURES = Path(__file__).parent / "fixtures" / "viber"
@@ -132,3 +133,21 @@ def test_long_text_is_split_under_viber_limit_with_the_keyboard_last() -> None:
 
 def test_no_buttons_no_keyboard() -> None:
     assert keyboard(Reply("hi")) is None
+
+
+def test_typed_text_that_looks_like_a_code_is_text_when_the_router_knows_no_such_button() -> None:
+    router = build_router()
+
+    def message(text: str) -> dict[str, object]:
+        return {
+            "event": "message",
+            "timestamp": 1,
+            "message_token": 5,
+            "sender": {"id": "u1", "name": "Someone", "language": "en"},
+            "message": {"type": "text", "text": text},
+        }
+
+    typed = parse(message("OK"), router.is_button_data)
+    assert typed.incoming is not None and typed.incoming.event == Text("OK")
+    tapped = parse(message("B:12"), router.is_button_data)
+    assert tapped.incoming is not None and tapped.incoming.event == Choice("B:12")

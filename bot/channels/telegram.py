@@ -8,13 +8,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
+import hmac
+import json
 import logging
-import os
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
 from telegram import Bot, BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import (
@@ -28,7 +33,7 @@ from telegram.error import (
 )
 from telegram.request import HTTPXRequest
 
-from bot.channels.base import Delivery, Sent, split_text
+from bot.channels.base import Delivery, Receive, Sent, TooLarge, read_body, refuse, split_text
 from flows.events import Address, Choice, Event, Incoming, Unsubscribed, Unsupported, from_text
 from flows.replies import Reply
 
@@ -130,20 +135,25 @@ def _seconds(error: RetryAfter) -> float:
     return float(str(error.retry_after).split()[0]) if error.retry_after else 1.0
 
 
-UpdateHandler = Callable[[Parsed], Awaitable[None]]
+UpdateHandler = Callable[[Parsed], Awaitable[object]]
 
 
 class TelegramChannel:
     name = CHANNEL
 
     def __init__(
-        self, token: str, api_url: str, *, rate_limit: float = 30.0, poll_timeout: int = 25
+        self,
+        token: str,
+        api_url: str,
+        *,
+        rate_limit: float = 30.0,
+        poll_timeout: int = 25,
+        webhook_secret: str | None = None,
     ) -> None:
-        # Opt in to python-telegram-bot's future behaviour (durations as timedelta); without it
-        # the library warns each time it builds a RetryAfter or reads a voice duration.
-        os.environ.setdefault("PTB_TIMEDELTA", "true")
         self.rate_limit: float | None = rate_limit
         self.poll_timeout = poll_timeout
+        # Set: updates come by webhook, with this secret in each call. None: long polling.
+        self.webhook_secret = webhook_secret
         self.bot = Bot(
             token,
             base_url=f"{api_url}/bot",
@@ -219,11 +229,54 @@ class TelegramChannel:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def set_webhook(self, url: str, secret: str) -> None:
-        await self.bot.set_webhook(url, secret_token=secret, allowed_updates=UPDATE_TYPES)
+    def routes(self, receive: Receive) -> list[Route]:
+        """``POST /telegram``, when the channel was given a webhook secret."""
+        secret = self.webhook_secret
+        if secret is None:
+            return []
+        expected = secret.encode()
+
+        async def webhook(request: Request) -> Response:
+            given = request.headers.get("x-telegram-bot-api-secret-token")
+            if not given:
+                return refuse(401, "missing secret")
+            if not hmac.compare_digest(given.encode(), expected):
+                return refuse(403, "bad secret")
+            try:
+                body = await read_body(request)
+            except TooLarge:
+                return refuse(413, "body too large")
+            try:
+                data: Any = json.loads(body)
+                update = Update.de_json(data, None)
+            except (ValueError, TypeError, KeyError, AttributeError):
+                return refuse(400, "not a Telegram update")
+            parsed = parse(update)
+            if parsed is not None:
+                if parsed.callback_query_id:
+                    self.answer_soon(parsed.callback_query_id)
+                # Telegram retries a delivery it thinks failed: the update_id makes it harmless.
+                receive.submit(
+                    dataclasses.replace(parsed.incoming, delivery=str(parsed.update_id)),
+                    edit=parsed.message_ref,
+                )
+            return JSONResponse({})
+
+        return [Route("/telegram", webhook, methods=["POST"])]
+
+    async def register_webhook(self, public_url: str) -> None:
+        if self.webhook_secret is None:
+            raise RuntimeError("telegram: a webhook needs a secret (the channel polls)")
+        await self.bot.set_webhook(
+            f"{public_url}/telegram",
+            secret_token=self.webhook_secret,
+            allowed_updates=UPDATE_TYPES,
+        )
+        log.info("telegram: webhook set to %s/telegram", public_url)
 
     async def poll(self, handle: UpdateHandler) -> None:
-        """Long polling until ``close``; each update is handed on without waiting for it."""
+        """Long polling until ``close``. ``handle`` starts handling an update and returns what
+        to await for it to be handled; a batch is confirmed only when all of it is."""
         await self.bot.delete_webhook()
         self._running = True
         offset: int | None = None
@@ -244,6 +297,7 @@ class TelegramChannel:
                 log.warning("telegram: getUpdates failed (%s); retrying", error)
                 await asyncio.sleep(min(30.0, 0.5 * 2**failures))
                 continue
+            handled: list[Awaitable[object]] = []
             for update in updates:
                 offset = update.update_id + 1
                 try:
@@ -254,4 +308,8 @@ class TelegramChannel:
                 if parsed is not None:
                     if parsed.callback_query_id:
                         self.answer_soon(parsed.callback_query_id)
-                    await handle(parsed)
+                    handled.append(handle(parsed))
+            # The next getUpdates (with the new offset) confirms this batch to Telegram: only
+            # once every update in it is handled and its answer durably owed (keep_replies), so
+            # a crash now loses no one's message. People are still handled concurrently.
+            await asyncio.gather(*handled, return_exceptions=True)

@@ -11,12 +11,18 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import logging
+import weakref
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Protocol
 
 import httpx
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
 from viberbot.api.viber_requests import (
     ViberConversationStartedRequest,
     ViberFailedRequest,
@@ -26,7 +32,7 @@ from viberbot.api.viber_requests import (
     create_request,
 )
 
-from bot.channels.base import Delivery, Sent, split_text
+from bot.channels.base import Delivery, Receive, Sent, TooLarge, read_body, refuse, split_text
 from flows import payloads
 from flows.events import (
     Address,
@@ -57,6 +63,7 @@ STATUS_NAMES = {
 }  # fmt: skip
 NOT_SUBSCRIBED = {5, 6, 11}  # nobody (any more) to send to
 TOO_MANY = 12
+TOO_MANY_PAUSE = 2.0  # seconds; Viber names no retry time
 
 
 def signature_ok(body: bytes, signature: str | None, token: str) -> bool:
@@ -80,8 +87,15 @@ class Parsed:
     incoming: Incoming | None = None
 
 
-def parse(data: Any) -> Parsed:
-    """A callback as the bot needs it. Names, avatars and countries are never read."""
+def looks_like_button(text: str) -> bool:
+    """Button syntax (the default when no router says which buttons exist)."""
+    return payloads.split(text) is not None
+
+
+def parse(data: Any, is_button: Callable[[str], bool] = looks_like_button) -> Parsed:
+    """A callback as the bot needs it. Names, avatars and countries are never read.
+
+    ``is_button`` tells this bot's button data from typed text (Viber sends both as text)."""
     if not isinstance(data, dict):
         return Parsed(Kind.IGNORED)
     event = data.get("event")
@@ -107,7 +121,8 @@ def parse(data: Any) -> Parsed:
     if isinstance(request, ViberMessageRequest):
         sender = request.sender
         return Parsed(
-            Kind.EVENT, _incoming(sender.id, _message_event(data), sender.language, delivery)
+            Kind.EVENT,
+            _incoming(sender.id, _message_event(data, is_button), sender.language, delivery),
         )
     if isinstance(request, ViberSubscribedRequest):
         user = request.user
@@ -126,13 +141,13 @@ def _incoming(user_id: Any, event: Event, language: Any, delivery: str | None) -
     return Incoming(Address(CHANNEL, user_id), event, language_hint=hint, delivery=delivery)
 
 
-def _message_event(data: dict[str, Any]) -> Event:
+def _message_event(data: dict[str, Any], is_button: Callable[[str], bool]) -> Event:
     message = data.get("message") or {}
     if message.get("type") != "text":
         return Unsupported(str(message.get("type") or "other"))
     text = str(message.get("text") or "")
     # A keyboard button sends its ActionBody as text: button data comes back this way.
-    if payloads.parse(text) is not None:
+    if is_button(text):
         return Choice(text)
     return from_text(text)
 
@@ -177,15 +192,19 @@ def render(reply: Reply, sender: dict[str, str]) -> list[dict[str, Any]]:
 class Billing(Protocol):
     """Counts Viber messages and keeps the monthly cap on bot-initiated ones."""
 
-    async def reserve(self, delivery: Delivery) -> bool | None:
-        """True: billable and allowed; False: a free reply; None: refused by the cap."""
+    async def reserve(self, deliveries: Sequence[Delivery]) -> list[bool | None]:
+        """Per delivery, before it is sent: True billable and allowed; False a free reply;
+        None refused by the cap."""
         ...
 
-    async def record(self, bot_initiated: bool, billing_status: int | None) -> None: ...
+    async def record(self, sent: Sequence[tuple[bool, int | None]]) -> None:
+        """Messages Viber accepted: (bot-initiated, the ``billing_status`` it returned)."""
+        ...
 
 
 class ViberChannel:
     name = CHANNEL
+    max_batch = BROADCAST_LIMIT
 
     def __init__(
         self,
@@ -197,14 +216,18 @@ class ViberChannel:
         rate_limit: float | None = 30.0,
         billing: Billing | None = None,
         client: httpx.AsyncClient | None = None,
+        is_button: Callable[[str], bool] = looks_like_button,
     ) -> None:
         self.token = token
+        self.is_button = is_button  # the router's: typed "OK" is text, not a forged button
         self.api_url = api_url.rstrip("/")
         self.sender = {"name": bot_name[:28]}
         if avatar_url:
             self.sender["avatar"] = avatar_url
         self.rate_limit = rate_limit
         self.billing = billing
+        # What billing said for a delivery still being retried: a retry is not a new message.
+        self._reserved: weakref.WeakKeyDictionary[Delivery, bool] = weakref.WeakKeyDictionary()
         self._client = client or httpx.AsyncClient(
             timeout=httpx.Timeout(10.0, connect=5.0),
             limits=httpx.Limits(max_connections=64, max_keepalive_connections=32),
@@ -219,6 +242,43 @@ class ViberChannel:
         if not isinstance(data, dict):
             raise ValueError("viber answered something that is not a JSON object")
         return data
+
+    # ---- receiving -------------------------------------------------------------------------
+
+    def routes(self, receive: Receive) -> list[Route]:
+        """``POST /viber``: signed callbacks; the welcome message is answered in the response."""
+
+        async def webhook(request: Request) -> Response:
+            try:
+                body = await read_body(request)
+            except TooLarge:
+                return refuse(413, "body too large")
+            signature = request.headers.get("x-viber-content-signature")
+            if not signature:
+                return refuse(401, "missing signature")
+            if not signature_ok(body, signature, self.token):
+                return refuse(403, "bad signature")
+            try:
+                data = json.loads(body)
+            except ValueError:
+                return refuse(400, "body is not JSON")
+            parsed = parse(data, self.is_button)
+            if parsed.incoming is None:
+                return JSONResponse({})
+            if parsed.kind is Kind.WELCOME:
+                outcome = await receive.handle(parsed.incoming, deliver=False)
+                if not outcome.replies:
+                    return JSONResponse({})
+                return JSONResponse(self.welcome(_one(outcome.replies)))
+            if parsed.kind is Kind.EVENT:
+                receive.submit(parsed.incoming)
+            return JSONResponse({})
+
+        return [Route("/viber", webhook, methods=["POST"])]
+
+    async def register_webhook(self, public_url: str) -> None:
+        await self.set_webhook(f"{public_url}/viber")
+        log.info("viber: webhook set to %s/viber", public_url)
 
     async def set_webhook(self, url: str) -> None:
         data = await self._call(
@@ -236,13 +296,39 @@ class ViberChannel:
             message["text"] = reply.text[: TEXT_LIMIT - 1] + "…"
         return message
 
+    # ---- sending ---------------------------------------------------------------------------
+
+    async def _reserve(self, deliveries: Sequence[Delivery]) -> list[bool | None]:
+        """Billing's verdicts (True billable, False free, None refused by the cap), asked once
+        per delivery however often it is retried."""
+        if self.billing is None:
+            return [False] * len(deliveries)
+        ask = [delivery for delivery in deliveries if delivery not in self._reserved]
+        if ask:
+            for delivery, verdict in zip(ask, await self.billing.reserve(ask), strict=True):
+                if verdict is not None:
+                    self._reserved[delivery] = verdict
+        return [self._reserved.get(delivery) for delivery in deliveries]
+
+    def _settled(self, delivery: Delivery, sent: Sent) -> Sent:
+        if sent.retry_after is None and not sent.retry:
+            self._reserved.pop(delivery, None)
+        return sent
+
+    async def _record(self, billed: Sequence[bool], data: dict[str, Any]) -> None:
+        """Record messages an answer ``data`` accepted: whether each was billable."""
+        if self.billing is not None and billed:
+            status = data.get("billing_status")
+            code = int(status) if status is not None else None
+            await self.billing.record([(bot_initiated, code) for bot_initiated in billed])
+
     async def send(self, delivery: Delivery) -> Sent:
-        bot_initiated = False
-        if self.billing is not None:
-            reserved = await self.billing.reserve(delivery)
-            if reserved is None:
-                return Sent.failed("monthly cap on bot-initiated Viber messages reached")
-            bot_initiated = reserved
+        return self._settled(delivery, await self._send(delivery))
+
+    async def _send(self, delivery: Delivery) -> Sent:
+        [bot_initiated] = await self._reserve([delivery])
+        if bot_initiated is None:
+            return Sent.failed(CAPPED)
         receiver = delivery.address.user_key
         for message in render(delivery.reply, self.sender):
             try:
@@ -250,33 +336,114 @@ class ViberChannel:
             except (httpx.HTTPError, ValueError) as error:
                 return Sent.failed(str(error) or type(error).__name__, retry=True)
             status = int(data.get("status", -1))
-            if status in NOT_SUBSCRIBED:
-                return Sent(ok=False, unreachable=True, error=STATUS_NAMES[status])
-            if status == TOO_MANY:
-                return Sent(ok=False, retry_after=2.0, error=STATUS_NAMES[status])
             if status != 0:
-                name = STATUS_NAMES.get(status, str(status))
-                log.warning("viber: send_message failed: %s (%s)", name, data.get("status_message"))
-                return Sent.failed(name)
-            if self.billing is not None:
-                billing_status = data.get("billing_status")
-                await self.billing.record(
-                    bot_initiated, int(billing_status) if billing_status is not None else None
-                )
+                return _refused(data)
+            await self._record([bot_initiated], data)
         return Sent.success()
 
-    async def broadcast(self, receivers: list[str], reply: Reply) -> list[str]:
-        """Send one reply to many (≤300 a call); returns the receivers it did not reach."""
-        failed: list[str] = []
-        for start in range(0, len(receivers), BROADCAST_LIMIT):
-            chunk = receivers[start : start + BROADCAST_LIMIT]
-            for message in render(reply, self.sender):
-                data = await self._call("broadcast_message", {"broadcast_list": chunk, **message})
-                if int(data.get("status", -1)) != 0:
-                    failed.extend(chunk)
-                    break
-                failed.extend(str(item.get("receiver")) for item in data.get("failed_list") or [])
-        return failed
+    async def send_batch(self, deliveries: Sequence[Delivery]) -> list[Sent]:
+        """One broadcast_message call per part of the (shared) reply, for ≤ 300 receivers.
+
+        Each receiver is reserved with billing before the call (those refused by the cap are
+        left out and FAILED), and each one reached is recorded with the call's
+        ``billing_status``. A receiver in the ``failed_list`` is unreachable (5, 6, 11) or
+        failed; a refused call (12: retry after a pause; network: retry) refuses them all."""
+        if not deliveries:
+            return []
+        if len(deliveries) > self.max_batch:
+            raise ValueError(f"at most {self.max_batch} receivers a call")
+        reply = deliveries[0].reply
+        if any(delivery.reply != reply for delivery in deliveries):
+            raise ValueError("a batch carries one reply")
+        verdicts = await self._reserve(deliveries)
+        results: list[Sent | None] = [
+            Sent.failed(CAPPED) if verdict is None else None for verdict in verdicts
+        ]
+        alive = [index for index, result in enumerate(results) if result is None]
+        for message in render(reply, self.sender):
+            if not alive:
+                break
+            receivers = [deliveries[index].address.user_key for index in alive]
+            answer = await self._broadcast_call(receivers, message)
+            if isinstance(answer, Sent):
+                for index in alive:
+                    results[index] = answer
+                alive = []
+                break
+            failed = _failed_list(answer)
+            reached = []
+            for index in alive:
+                status = failed.get(deliveries[index].address.user_key)
+                if status is None:
+                    reached.append(index)
+                elif status in NOT_SUBSCRIBED:
+                    results[index] = Sent(ok=False, unreachable=True, error=STATUS_NAMES[status])
+                else:
+                    results[index] = Sent.failed(STATUS_NAMES.get(status, str(status)))
+            alive = reached
+            await self._record([verdicts[index] is True for index in reached], answer)
+        for index in alive:
+            results[index] = Sent.success()
+        return [
+            self._settled(delivery, result or Sent.failed())
+            for delivery, result in zip(deliveries, results, strict=True)
+        ]
+
+    async def _broadcast_call(
+        self, receivers: list[str], message: dict[str, Any]
+    ) -> dict[str, Any] | Sent:
+        """The answer of one broadcast_message call, or how the call as a whole failed."""
+        try:
+            data = await self._call("broadcast_message", {"broadcast_list": receivers, **message})
+        except (httpx.HTTPError, ValueError) as error:
+            return Sent.failed(str(error) or type(error).__name__, retry=True)
+        status = int(data.get("status", -1))
+        if status == 0:
+            return data
+        if status == TOO_MANY:
+            return Sent(ok=False, retry_after=TOO_MANY_PAUSE, error=STATUS_NAMES[status])
+        # Who is not subscribed comes in the failed_list; a refused call says nothing of them.
+        name = STATUS_NAMES.get(status, str(status))
+        log.warning("viber: broadcast_message failed: %s (%s)", name, data.get("status_message"))
+        return Sent.failed(name)
 
     async def close(self) -> None:
         await self._client.aclose()
+
+
+CAPPED = "monthly cap on bot-initiated Viber messages reached"
+
+
+def _refused(data: dict[str, Any]) -> Sent:
+    """A send_message answered with a non-zero status, in the outbox's terms."""
+    status = int(data.get("status", -1))
+    if status in NOT_SUBSCRIBED:
+        return Sent(ok=False, unreachable=True, error=STATUS_NAMES[status])
+    if status == TOO_MANY:
+        return Sent(ok=False, retry_after=TOO_MANY_PAUSE, error=STATUS_NAMES[status])
+    name = STATUS_NAMES.get(status, str(status))
+    log.warning("viber: send_message failed: %s (%s)", name, data.get("status_message"))
+    return Sent.failed(name)
+
+
+def _failed_list(data: dict[str, Any]) -> dict[str, int]:
+    """Receiver → status of those a broadcast did not reach."""
+    failed: dict[str, int] = {}
+    for item in data.get("failed_list") or []:
+        if isinstance(item, dict) and item.get("receiver") is not None:
+            try:
+                failed[str(item["receiver"])] = int(item.get("status", -1))
+            except (TypeError, ValueError):
+                failed[str(item["receiver"])] = -1
+    return failed
+
+
+def _one(replies: list[Reply]) -> Reply:
+    """Viber takes a single welcome message: join the texts, keep the last buttons."""
+    if len(replies) == 1:
+        return replies[0]
+    return Reply(
+        text="\n\n".join(reply.text for reply in replies),
+        buttons=replies[-1].buttons,
+        rtl=replies[-1].rtl,
+    )

@@ -51,7 +51,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from tests.fakes.server import LocalServer, wait_until
+from tests.fakes.server import LocalServer as LocalServer  # re-exported for its tests
+from tests.fakes.server import wait_until
 
 JSON = dict[str, Any]
 
@@ -495,9 +496,15 @@ class FakeViber:
     # Simulated users
 
     def user(
-        self, name: str = "Amina", language: str | None = "en", country: str = "SY"
+        self,
+        name: str = "Amina",
+        language: str | None = "en",
+        country: str = "SY",
+        *,
+        subscribed: bool = False,
     ) -> FakeViberUser:
-        """A new Viber user who has not talked to the bot yet."""
+        """A new Viber user who has not talked to the bot yet (``subscribed``: who did, some
+        time before the test; no callback is posted)."""
         serial = len(self._chats)
         while True:
             digest = hashlib.sha256(f"fake-viber-user-{serial}".encode()).digest()
@@ -506,7 +513,7 @@ class FakeViber:
                 break
             serial += 1
         person = FakeViberUser(id=user_id, name=name, language=language, country=country)
-        self._chats[user_id] = _Chat(person)
+        self._chats[user_id] = _Chat(person, subscribed=subscribed)
         return person
 
     def _chat_of(self, user: FakeViberUser | str) -> _Chat:
@@ -768,6 +775,10 @@ class FakeViber:
 
     def is_subscribed(self, user: FakeViberUser | str) -> bool:
         return self._chat_of(user).subscribed
+
+    def broadcasts(self) -> list[JSON]:
+        """The bodies of every broadcast_message call, oldest first (refused ones included)."""
+        return [copy.deepcopy(body) for method, body in self.calls if method == "broadcast_message"]
 
     def summary(self) -> str:
         """What happened so far, for failure messages."""
