@@ -5,9 +5,7 @@ behind a slow platform leaves, after a restart, nobody unanswered and nothing ha
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import sys
 from collections import Counter
 from pathlib import Path
 
@@ -17,28 +15,14 @@ from storage import migrate
 from storage import queries as q
 from storage.db import Database
 from storage.models import SeenDelivery
-from tests.conftest import TEST_KEY
 from tests.fakes.telegram_api import FakeTelegram, FakeUser
+from tests.processes import start_bot
 
 PEOPLE = 40
 
 
-async def start_bot(fake: FakeTelegram, folder: Path, url: str) -> asyncio.subprocess.Process:
-    env = {key: value for key, value in os.environ.items() if not key.startswith("TELEGRAM_")}
-    env.update(
-        {
-            "DATA_DIR": str(folder),
-            "DATA_KEY": TEST_KEY,
-            "DATABASE_URL": url,
-            "TELEGRAM_BOT_TOKEN": fake.token,
-            "TELEGRAM_API_URL": fake.base_url,
-            "TELEGRAM_POLL_TIMEOUT": "1",
-            "LOG_LEVEL": "WARNING",
-        }
-    )
-    return await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "run", "--no-scheduler", env=env, cwd=folder
-    )
+async def start_poller(fake: FakeTelegram, folder: Path, url: str) -> asyncio.subprocess.Process:
+    return await start_bot(fake, folder, url, "run", "--no-scheduler", TELEGRAM_POLL_TIMEOUT="1")
 
 
 def answers(fake: FakeTelegram, users: list[FakeUser]) -> Counter[int]:
@@ -54,7 +38,7 @@ async def test_a_killed_poller_leaves_nobody_unanswered(tmp_path: Path) -> None:
     async with FakeTelegram(rate_limit=30) as fake:
         fake.send_delay = 0.4  # a slow platform: answers queue up in the outbox
         users = [fake.user(f"P{n}", "en") for n in range(PEOPLE)]
-        first = await start_bot(fake, tmp_path, url)
+        first = await start_poller(fake, tmp_path, url)
         try:
             await fake.wait_for(lambda: fake.calls_to("getUpdates") >= 1, timeout=30)
             for user in users:
@@ -70,7 +54,7 @@ async def test_a_killed_poller_leaves_nobody_unanswered(tmp_path: Path) -> None:
                 handled = db.exec(select(func.count()).select_from(SeenDelivery)).one()
             assert owed > 0  # handled, confirmed to Telegram, and owed durably
 
-            second = await start_bot(fake, tmp_path, url)
+            second = await start_poller(fake, tmp_path, url)
             try:
                 await fake.wait_for(lambda: len(answers(fake, users)) == PEOPLE, timeout=60)
                 await asyncio.sleep(1.5)  # anything it would (wrongly) send again
