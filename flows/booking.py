@@ -13,7 +13,7 @@ from flows import account, home
 from flows.i18n import N_, Translator
 from flows.replies import Reply
 from flows.router import Feature, Int, Turn
-from flows.ui import day, make_reply, session_block, session_label, short
+from flows.ui import back, day, forward, make_reply, session_block, session_label, short
 from storage import queries as q
 from storage.models import Centre, WorkshopSession
 from storage.queries import BookingView, SessionView
@@ -63,9 +63,9 @@ def workshops_screen(
     lines.append(t._("Tap a workshop to see more and book a seat."))
     moves = []
     if page.page > 0:
-        moves.append(("⬅️ " + t._("Earlier"), WORKSHOPS.data(page.page - 1)))
+        moves.append((back(t) + " " + t._("Earlier"), WORKSHOPS.data(page.page - 1)))
     if page.more:
-        moves.append(("➡️ " + t._("Later"), WORKSHOPS.data(page.page + 1)))
+        moves.append((forward(t) + " " + t._("Later"), WORKSHOPS.data(page.page + 1)))
     if moves:
         rows.append(moves)
     rows.append(home.back_row(t))
@@ -92,7 +92,7 @@ def details_screen(
         rows.append([("✅ " + t._("Book a seat"), BOOK.data(session.id))])
     else:
         rows.append([("⏳ " + t._("Join the waitlist"), BOOK.data(session.id))])
-    rows.append([("⬅️ " + t._("All workshops"), WORKSHOPS.data())])
+    rows.append([(back(t) + " " + t._("All workshops"), WORKSHOPS.data())])
     return make_reply(t, lines, rows, replace=True)
 
 
@@ -264,7 +264,7 @@ def _ask_cancel(turn: Turn, booking_id: int) -> None:
     lines = [question, *session_block(t, view.session, view.centre.timezone, turn.now)]
     rows = [
         [("❌ " + t._("Yes, cancel"), CONFIRM_CANCEL.data(booking_id))],
-        [("⬅️ " + t._("No, keep it"), MY_BOOKINGS.data())],
+        [(back(t) + " " + t._("No, keep it"), MY_BOOKINGS.data())],
     ]
     turn.show(CONFIRM_CANCEL_STATE, make_reply(t, lines, rows, replace=True))
 

@@ -10,7 +10,7 @@ from flows import onboarding
 from flows.i18n import N_, Translator
 from flows.replies import Reply
 from flows.router import Feature, Int, Locale, Turn
-from flows.ui import make_reply
+from flows.ui import back, make_reply
 from storage import queries as q
 from storage.models import Centre
 
@@ -25,7 +25,7 @@ EMERGENCY = ((N_("Police"), "192"), (N_("Ambulance"), "194"), (N_("Fire brigade"
 
 
 def back_row(t: Translator) -> list[tuple[str, str]]:
-    return [("⬅️ " + t._("Menu"), MENU.data())]
+    return [(back(t) + " " + t._("Menu"), MENU.data())]
 
 
 def show_menu(turn: Turn, note: str | None = None) -> None:
@@ -61,7 +61,7 @@ def cancel_command(turn: Turn) -> None:
 # --- help ---------------------------------------------------------------------------------------
 
 
-def help_screen(t: Translator, centre: Centre | None, back: tuple[str, str]) -> Reply:
+def help_screen(t: Translator, centre: Centre | None, way_back: tuple[str, str]) -> Reply:
     lines = [t._("If you are in danger or need urgent help, call:")]
     lines += [
         "• " + t._("{service}: {number}", service=t._(name), number=n) for name, n in EMERGENCY
@@ -73,7 +73,7 @@ def help_screen(t: Translator, centre: Centre | None, back: tuple[str, str]) -> 
             t._("Staff at {centre}: {contact}", centre=centre.name, contact=centre.contact)
         )
     lines.append(t._("The staff at your centre can help you with anything about the workshops."))
-    return make_reply(t, lines, [[back]])
+    return make_reply(t, lines, [[way_back]])
 
 
 def show_help(turn: Turn, centre_id: int = 0, locale: str | None = None) -> None:
@@ -86,8 +86,8 @@ def show_help(turn: Turn, centre_id: int = 0, locale: str | None = None) -> None
         turn.t = turn.services.catalogs.translator(locale)
     t = turn.t
     centre = q.centre_by_id(turn.db, centre_id) if centre_id else None
-    back = ("⬅️ " + t._("Back"), onboarding.LANGUAGE.data(t.code, centre_id))
-    turn.say(help_screen(t, centre, back))
+    to_start = (back(t) + " " + t._("Back"), onboarding.LANGUAGE.data(t.code, centre_id))
+    turn.say(help_screen(t, centre, to_start))
 
 
 def _help(turn: Turn, locale: str | None = None, centre_id: int | None = None) -> None:

@@ -9,7 +9,7 @@ from flows import home, onboarding
 from flows.i18n import N_, Translator
 from flows.replies import Reply
 from flows.router import Feature, Turn
-from flows.ui import make_reply, when
+from flows.ui import back, make_reply, when
 from storage import queries as q
 
 feature = Feature("privacy")
@@ -22,7 +22,9 @@ def nothing_kept(t: Translator) -> Reply:
         t._("The bot keeps nothing about you."),
         t._("To book workshops, send /start."),
     ]
-    return make_reply(t, lines)
+    # A way on without typing (many read little): the start, in the language shown.
+    rows = [[("▶️ " + t._("Start again"), onboarding.LANGUAGE.data(t.code, 0))]]
+    return make_reply(t, lines, rows)
 
 
 @feature.command("mydata", N_("What the bot keeps about me"), consent=False)
@@ -70,7 +72,7 @@ def ask_erase(turn: Turn) -> None:
     ]
     rows = [
         [("🗑️ " + t._("Yes, delete everything"), ERASE.data())],
-        [("⬅️ " + t._("No"), home.MENU.data())],
+        [(back(t) + " " + t._("No"), home.MENU.data())],
     ]
     turn.show(CONFIRM_ERASE_STATE, make_reply(t, lines, rows))
 

@@ -30,6 +30,15 @@ def make_reply(
     )
 
 
+def back(t: Translator) -> str:
+    """The arrow of "back" and "earlier": it points the way the language reads from."""
+    return "➡️" if t.rtl else "⬅️"
+
+
+def forward(t: Translator) -> str:
+    return "⬅️" if t.rtl else "➡️"
+
+
 def short(title: str) -> str:
     return title if len(title) <= TITLE_ON_BUTTON else title[: TITLE_ON_BUTTON - 1] + "…"
 

@@ -128,7 +128,7 @@ async def test_onboarding_booking_waitlist_and_cancellation(
 
     # Amina cancels; Chen is told at once, in English, that the seat is now his.
     await amina.tap("K", expect="IT basics")
-    await amina.tap("X:", expect="Do you want to cancel")
+    await amina.tap("X:", expect="هل تريد")  # "are you sure?", in her language
     await amina.tap("XY:")
     await fake.wait_for(lambda: "a seat became free" in chen.last, timeout=10)
     assert any(d.startswith("X:") for _, d in fake.buttons(fake.last_message(chen.user)))

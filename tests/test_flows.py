@@ -67,7 +67,7 @@ def test_onboarding_from_a_centre_link_stores_nothing_until_agreement(
         # Found by a keyed hash; the platform id is stored only encrypted.
         assert "1001" not in person.key_hash and "1001" not in person.address_enc
         assert app.vault.open(person.address_enc) == "1001"
-    assert q.find_person  # the same person is found again by hash:
+    # The same person is found again by hash (and only on their own channel):
     with app.database.session() as db:
         assert q.find_person(db, app.vault, "telegram", "1001") is not None
         assert q.find_person(db, app.vault, "viber", "1001") is None
@@ -459,3 +459,4 @@ def test_right_to_left_help_isolates_numbers_and_lists_use_arabic_commas(
     assert "\u2068192\u2069" in amina.last and "\u2068112\u2069" in amina.last
     amina.tap_data(f"S:{world.sewing}")
     assert "العربية، وفارسی" in amina.last.replace("\u2068", "").replace("\u2069", "")
+    assert amina.labels()[-1].startswith("➡️")  # "back" points the way Arabic reads from
