@@ -30,9 +30,7 @@ PAGE = 6  # sessions on one page of the list: a short message on a small phone
 # --- screens ---------------------------------------------------------------------------------
 
 
-def workshops_screen(
-    t: Translator, centre: Centre, page: q.SessionPage, total: int, now: datetime
-) -> Reply:
+def workshops_screen(t: Translator, centre: Centre, page: q.SessionPage, now: datetime) -> Reply:
     zone = centre.timezone
     if not page.views:
         lines = [
@@ -57,7 +55,7 @@ def workshops_screen(
                 "Workshops {first} to {last} of {total}.",
                 first=t.number(first),
                 last=t.number(first + len(page.views) - 1),
-                total=t.number(total),
+                total=t.number(page.total),
             )
         )
     lines.append(t._("Tap a workshop to see more and book a seat."))
@@ -138,10 +136,7 @@ def show_workshops(turn: Turn, page: int = 0) -> None:
         account.pick_centre(turn)
         return
     found = q.upcoming_page(turn.db, centre.id, turn.now, page=page, size=PAGE)
-    total = found.page * PAGE + len(found.views)
-    if found.more or found.page > 0:
-        total = q.count_upcoming(turn.db, centre.id, turn.now)
-    turn.show(WORKSHOPS_STATE, workshops_screen(turn.t, centre, found, total, turn.now))
+    turn.show(WORKSHOPS_STATE, workshops_screen(turn.t, centre, found, turn.now))
 
 
 def _workshops(turn: Turn, page: int | None = None) -> None:

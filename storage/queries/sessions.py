@@ -49,7 +49,13 @@ class SessionPage:
 
     views: list[SessionView]
     page: int
-    more: bool  # a later page exists
+    total: int  # bookable sessions on all pages
+    size: int
+
+    @property
+    def more(self) -> bool:
+        """A later page exists."""
+        return (self.page + 1) * self.size < self.total
 
 
 def _taken(db: Session, session_ids: list[int]) -> dict[int, int]:
@@ -90,13 +96,33 @@ def upcoming_sessions(
 def upcoming_page(
     db: Session, centre_id: int, now: datetime, *, page: int, size: int
 ) -> SessionPage:
-    """Page ``page`` of the bookable sessions; a page past the end is the last page."""
+    """Page ``page`` of the bookable sessions (a page past the end is the last page), and
+    how many there are in all (counted in the same query)."""
     page = max(0, page)
-    views = upcoming_sessions(db, centre_id, now, limit=size + 1, offset=page * size)
-    if not views and page > 0:
+    rows = _upcoming_rows(db, centre_id, now, page, size)
+    if not rows and page > 0:
         page = max(0, (count_upcoming(db, centre_id, now) - 1) // size)
-        views = upcoming_sessions(db, centre_id, now, limit=size + 1, offset=page * size)
-    return SessionPage(views[:size], page, len(views) > size)
+        rows = _upcoming_rows(db, centre_id, now, page, size)
+    total = int(rows[0][1]) if rows else 0
+    return SessionPage(_views(db, [session for session, _ in rows]), page, total, size)
+
+
+def _upcoming_rows(
+    db: Session, centre_id: int, now: datetime, page: int, size: int
+) -> list[tuple[WorkshopSession, int]]:
+    return list(
+        db.exec(
+            select(WorkshopSession, func.count().over())
+            .where(
+                WorkshopSession.centre_id == centre_id,
+                col(WorkshopSession.starts_at) > now,
+                col(WorkshopSession.cancelled_at).is_(None),
+            )
+            .order_by(col(WorkshopSession.starts_at), col(WorkshopSession.id))
+            .offset(page * size)
+            .limit(size)
+        ).all()
+    )
 
 
 def count_upcoming(db: Session, centre_id: int, now: datetime) -> int:
