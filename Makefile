@@ -31,4 +31,4 @@ messages: setup
 	$(BIN)/pybabel update -i locales/messages.pot -d locales -D messages --no-fuzzy-matching
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -33,7 +33,6 @@ def what_we_keep(turn: Turn) -> None:
     t = turn.t
     if person is None or person.id is None:
         turn.say(nothing_kept(t))
-        onboarding.ask_language(turn, centre_id=0)
         return
     centre = turn.centre
     views = q.person_bookings(turn.db, person.id, turn.now)

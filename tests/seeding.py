@@ -127,3 +127,52 @@ def booked_people(
                     now=booked_at or now,
                 )
     return session.id
+
+
+@dataclass
+class SmallWorld:
+    """Two centres whose sessions have 1 to 3 seats, so waitlists form and move constantly."""
+
+    slugs: list[str]
+    centres: list[int]
+    sessions: list[int]  # every session, bookable or not
+
+
+def small_world(database: Database, now: datetime) -> SmallWorld:
+    """Krnjača: seven upcoming sessions of 1 to 3 seats (soonest in 2 h; more than one page
+    of the list) and one that started an hour ago; Obrenovac: two (1 and 2 seats). Advancing
+    the clock a few hours starts them one by one."""
+    plan = {
+        "krnjaca": [(2, 1), (5, 2), (9, 1), (30, 3), (-1, 2), (50, 2), (75, 1), (100, 3)],
+        "obrenovac": [(3, 1), (26, 2)],
+    }
+    world = SmallWorld(slugs=[], centres=[], sessions=[])
+    with database.session() as db:
+        for slug, sessions in plan.items():
+            centre = q.add_centre(
+                db,
+                slug=slug,
+                name=slug.capitalize(),
+                kind="asylum",
+                timezone="Europe/Belgrade",
+                contact="+381 11 000 0101",
+                now=now,
+            )
+            assert centre.id is not None
+            world.slugs.append(slug)
+            world.centres.append(centre.id)
+            for number, (hours, capacity) in enumerate(sessions, start=1):
+                session = q.add_session(
+                    db,
+                    centre_id=centre.id,
+                    title=f"Workshop {number} at {slug}",
+                    starts_at=now + timedelta(hours=hours),
+                    minutes=90,
+                    capacity=capacity,
+                    languages=[],
+                    place=None,
+                    now=now,
+                )
+                assert session.id is not None
+                world.sessions.append(session.id)
+    return world
