@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import random
 import tempfile
 import time
@@ -55,6 +56,8 @@ async def main(updates: int, rate: float) -> None:
         )  # type: ignore[call-arg]
         watch = Stopwatch()
         app = build_app(settings, clock=clock, channels=[watch], database=database)
+        gc.collect()
+        gc.freeze()  # as `workshopbot run` does once started (bot/cli/serve.py)
         rng = random.Random(1)
         interval = 1 / rate
         started = time.perf_counter()
