@@ -8,13 +8,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import functools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from bot.billing import ViberBilling
-from bot.channels.base import Channel, Delivery, Webhooks
+from bot.channels.base import Channel, Webhooks
 from bot.channels.telegram import Parsed, TelegramChannel
 from bot.channels.viber import ViberChannel
 from bot.dispatch import Dispatcher
@@ -83,18 +82,10 @@ class App:
         for item in owed:
             address = Address(channel, vault.open(item.address_enc))
             incoming = Incoming(address, Start(), delivery=item.key, keep_replies=True)
-            replies = decode_replies(item.replies)
-            for index, reply in enumerate(replies):
-                on_done = None
-                if index == len(replies) - 1:
-                    on_done = functools.partial(self._replied_again, incoming)
-                self.outbox.submit(Delivery(address, reply, on_done=on_done))
+            self.dispatcher.send(incoming, Outcome(replies=decode_replies(item.replies)))
         if owed:
             log.info("%s: %d answers owed from before a restart sent again", channel, len(owed))
         return len(owed)
-
-    async def _replied_again(self, incoming: Incoming, result: object) -> None:
-        await self.replied(incoming)
 
     async def replied(self, incoming: Incoming) -> None:
         """The kept replies of a delivery are sent: stop owing them."""

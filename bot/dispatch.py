@@ -93,12 +93,14 @@ class Dispatcher:
                 log.exception("handling an update failed")
                 outcome = self.conversation.sorry(incoming)
             if deliver:
-                self._send(incoming, outcome, edit)
+                self.send(incoming, outcome, edit)
         if outcome.notify:
             self.on_notify()
         return outcome
 
-    def _send(self, incoming: Incoming, outcome: Outcome, edit: str | None) -> None:
+    def send(self, incoming: Incoming, outcome: Outcome, edit: str | None = None) -> None:
+        """Queue an outcome's replies in order; with ``keep_replies``, the last one's send
+        tells ``on_replied`` that nothing is owed for this delivery any more."""
         last = len(outcome.replies) - 1
         for index, reply in enumerate(outcome.replies):
             # Only the first reply may take the place of the tapped message.

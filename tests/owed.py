@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from sqlmodel import func, select
+
 from bot.app import App
 from flows.ledger import Claimed, Ledger
+from storage.models import LedgerEntry, LedgerState
 
 
 def sweep(ledger: Ledger, channels: frozenset[str] = frozenset({"telegram"})) -> list[Claimed]:
@@ -25,10 +28,6 @@ def owed(app: App, channels: frozenset[str] = frozenset({"telegram"})) -> list[C
 
 def pending(app: App) -> int:
     """How many owed messages no sender has claimed yet."""
-    from sqlmodel import func, select
-
-    from storage.models import LedgerEntry, LedgerState
-
     with app.database.session() as db:
         return int(
             db.exec(
