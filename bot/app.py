@@ -274,7 +274,14 @@ def build_app(
             billing=ViberBilling(database, clock, settings.viber_monthly_proactive_cap),
             is_button=router.is_button_data,
         )
-    services = Services(vault, catalogs, clock, default_zone=settings.timezone)
+    services = Services(
+        vault,
+        catalogs,
+        clock,
+        default_zone=settings.timezone,
+        viber_uri=settings.viber_chat_uri,
+        viber_cap=settings.viber_monthly_proactive_cap,
+    )
     conversation = Conversation(database, services, router)
 
     async def on_unreachable(address: Address) -> None:

@@ -34,6 +34,8 @@ class Settings(BaseSettings):
     viber_avatar_url: str | None = None
     viber_rate_limit: float = Field(default=30.0, gt=0)
     viber_monthly_proactive_cap: int | None = Field(default=None, ge=0)
+    # The public account's URI (viber://pa?chatURI=<this>): for centre and invitation links.
+    viber_chat_uri: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.-]{1,64}$")
     public_url: str | None = None
     web_host: str = "127.0.0.1"
     web_port: int = Field(default=8080, ge=1, le=65535)

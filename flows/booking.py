@@ -18,7 +18,7 @@ from storage import queries as q
 from storage.models import Centre, WorkshopSession
 from storage.queries import BookingView, SessionView
 
-feature = Feature("booking")
+feature = Feature("booking", view="resident")
 
 WORKSHOPS_STATE = "workshops"
 DETAILS_STATE = "details"

@@ -39,6 +39,7 @@ from flows.replies import Button, Outcome, Reply
 from flows.router import Router, Services, Turn
 from storage import queries as q
 from storage.db import Database
+from storage.models import StaffView
 
 
 class Conversation:
@@ -119,6 +120,13 @@ class Conversation:
         action, values = found
         if action.consent and turn.person is None:
             home.stale(turn)  # a newcomer (or someone erased) is taken to the start
+            return
+        staff = turn.staff if action.view == StaffView.RESIDENT else None
+        if staff is not None and staff.view == StaffView.STAFF:
+            # A resident's button in the staff view (an old message): staff keep no
+            # bookings by accident; the resident view is one tap away.
+            note = turn.t._("This is for residents. Choose “Resident view” to book for yourself.")
+            home.show_menu(turn, note="ℹ️ " + note)
             return
         action.handler(turn, *values)
 

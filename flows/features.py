@@ -5,7 +5,7 @@ Adding a feature is one module under ``flows/`` and one line here.
 
 from __future__ import annotations
 
-from flows import account, booking, home, onboarding, privacy
+from flows import account, booking, home, onboarding, privacy, staff
 from flows.router import Feature, Router
 
 FEATURES: tuple[Feature, ...] = (
@@ -14,6 +14,7 @@ FEATURES: tuple[Feature, ...] = (
     booking.feature,
     account.feature,
     privacy.feature,
+    staff.feature,
 )
 
 

@@ -12,7 +12,7 @@ from flows.replies import Reply
 from flows.router import Feature, Int, Locale, Turn
 from flows.ui import back, make_reply
 from storage import queries as q
-from storage.models import Centre
+from storage.models import Centre, StaffView
 
 feature = Feature("home")
 
@@ -29,15 +29,27 @@ def back_row(t: Translator) -> list[tuple[str, str]]:
 
 
 def show_menu(turn: Turn, note: str | None = None) -> None:
-    """The main menu, with an optional first line (what just happened)."""
+    """The main menu, with an optional first line (what just happened): the staff menu for
+    staff in the staff view, the residents' menu for everyone else."""
     t = turn.t
     lines = [note, ""] if note else []
+    staff = turn.staff
+    if staff is not None and staff.view == StaffView.STAFF:
+        centre = q.centre_by_id(turn.db, staff.centre_id) if staff.centre_id else turn.centre
+        if centre is not None:
+            lines.append("🛠 " + t._("Staff tools for {centre}.", centre=centre.name))
+        else:
+            lines.append("🛠 " + t._("Staff tools."))
+        rows = turn.router.menu_rows(t, "staff", staff.role)
+        turn.show(MENU_STATE, make_reply(t, lines, rows))
+        return
     centre = turn.centre
     if centre is not None:
         lines.append(t._("You are at {centre}. What would you like to do?", centre=centre.name))
     else:
         lines.append(t._("What would you like to do?"))
-    turn.show(MENU_STATE, make_reply(t, lines, turn.router.menu_rows(t)))
+    rows = turn.router.menu_rows(t, "resident", staff.role if staff else None)
+    turn.show(MENU_STATE, make_reply(t, lines, rows))
 
 
 def _menu(turn: Turn) -> None:
@@ -103,6 +115,7 @@ def help_command(turn: Turn) -> None:
 
 
 feature.menu_entry(30, "🆘", N_("Help"), HELP, row=3)
+feature.menu_entry(99, "🆘", N_("Help"), HELP, row=99, menu="staff")
 
 
 # --- what the bot cannot read ---------------------------------------------------------------------

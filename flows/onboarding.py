@@ -92,7 +92,13 @@ def ask_language(turn: Turn, centre_id: int) -> None:
 
 
 def start(turn: Turn, payload: str) -> None:
-    """/start, perhaps with a centre's slug from its link (typed or pasted in any case)."""
+    """/start, perhaps with a centre's slug from its link (typed or pasted in any case), or
+    with a payload a feature declared (``staff-<code>``)."""
+    found = turn.router.starter(payload.strip().lower())
+    if found is not None:
+        handler, rest = found
+        handler(turn, rest)
+        return
     slug = payload.strip().lower()
     centre = q.centre_by_slug(turn.db, slug) if slug and SLUG.match(slug) else None
     person = turn.person

@@ -33,11 +33,12 @@ from sqlmodel import Session
 from flows.clock import Clock
 from flows.events import Incoming
 from flows.i18n import Catalogs, Translator
+from flows.links import Links
 from flows.payloads import MAX_BYTES, Payload, split
 from flows.replies import Outcome, Reply
 from storage import queries as q
 from storage.identity import Vault
-from storage.models import Centre, Person
+from storage.models import Centre, Person, StaffMember
 
 # --- typed button arguments ---------------------------------------------------------------
 
@@ -75,6 +76,12 @@ class Services:
     catalogs: Catalogs
     clock: Clock
     default_zone: str  # for a person without a centre (settings' TIMEZONE)
+    viber_uri: str | None = None  # the Viber account's URI, for links (VIBER_CHAT_URI)
+    viber_cap: int | None = None  # bot-initiated Viber messages a month (a broadcast checks)
+
+    def links(self, db: Session) -> Links:
+        """The bot's links on each platform it is known on."""
+        return Links(q.remembered_username(db, "telegram"), self.viber_uri)
 
 
 @dataclass
@@ -89,6 +96,7 @@ class Turn:
     router: Router
     now: datetime
     outcome: Outcome = field(default_factory=Outcome)
+    _staff: StaffMember | bool | None = field(default=False, repr=False)
 
     def say(self, reply: Reply) -> None:
         self.outcome.replies.append(reply)
@@ -126,6 +134,17 @@ class Turn:
         return q.centre_by_id(self.db, self.person.centre_id)
 
     @property
+    def staff(self) -> StaffMember | None:
+        """The person's active staff role, read from the database (never from a button)."""
+        if self._staff is False:
+            self._staff = q.membership(self.db, self.person.id if self.person else None)
+        return self._staff if isinstance(self._staff, StaffMember) else None
+
+    def forget_staff(self) -> None:
+        """The role changed in this turn: read it again when next asked."""
+        self._staff = False
+
+    @property
     def zone(self) -> str:
         centre = self.centre
         return centre.timezone if centre else self.services.default_zone
@@ -144,6 +163,8 @@ class Action:
 
     ``consent`` False: works before the person agreed (nothing is stored then, so the choices
     so far travel in the arguments). ``optional`` trailing arguments may be left out.
+    ``view`` "resident": a resident's action (booking), which a staff member in the staff
+    view is not taken into by accident.
     """
 
     code: str
@@ -151,6 +172,7 @@ class Action:
     handler: Handler
     consent: bool = True
     optional: int = 0
+    view: str | None = None
 
     def data(self, *values: object) -> str:
         """The button data for these arguments (checked: short, ASCII, at most 64 bytes)."""
@@ -183,22 +205,33 @@ class Command:
 
 @dataclass(frozen=True)
 class MenuEntry:
-    """A button of the main menu: ``label`` is a msgid, ``row`` groups buttons on one line."""
+    """A button of a menu: ``label`` is a msgid, ``row`` groups buttons on one line.
+
+    ``menu`` is "resident" (the main menu) or "staff" (the staff menu); ``roles`` limits who
+    sees the button (empty: everyone who sees that menu). Showing a button authorises
+    nothing: its handler checks the role again."""
 
     order: int
     icon: str
     label: str
     action: Action
     row: int
+    menu: str = "resident"
+    roles: tuple[str, ...] = ()
+
+
+StartHandler = Callable[[Turn, str], None]
 
 
 class Feature:
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, *, view: str | None = None) -> None:
         self.name = name
+        self.view = view  # "resident": its actions are for residents (see Action.view)
         self.actions: list[Action] = []
         self.commands: list[Command] = []
         self.text_handlers: dict[str, TextHandler] = {}
         self.menu: list[MenuEntry] = []
+        self.start_handlers: dict[str, StartHandler] = {}
 
     def action(
         self, code: str, *args: Arg, consent: bool = True, optional: int = 0
@@ -206,7 +239,7 @@ class Feature:
         """Declare a button action; use as ``NAME = feature.action("X", Int)(handler)``."""
 
         def register(handler: Handler) -> Action:
-            declared = Action(code, tuple(args), handler, consent, optional)
+            declared = Action(code, tuple(args), handler, consent, optional, self.view)
             self.actions.append(declared)
             return declared
 
@@ -230,8 +263,28 @@ class Feature:
 
         return register
 
-    def menu_entry(self, order: int, icon: str, label: str, action: Action, *, row: int) -> None:
-        self.menu.append(MenuEntry(order, icon, label, action, row))
+    def menu_entry(
+        self,
+        order: int,
+        icon: str,
+        label: str,
+        action: Action,
+        *,
+        row: int,
+        menu: str = "resident",
+        roles: tuple[str, ...] = (),
+    ) -> None:
+        self.menu.append(MenuEntry(order, icon, label, action, row, menu, roles))
+
+    def on_start(self, prefix: str) -> Callable[[StartHandler], StartHandler]:
+        """Declare the handler of a link whose payload starts with ``prefix`` (such as
+        ``staff-``); it gets the rest of the payload, as typed."""
+
+        def register(handler: StartHandler) -> StartHandler:
+            self.start_handlers[prefix] = handler
+            return handler
+
+        return register
 
 
 # --- the router -------------------------------------------------------------------------------
@@ -247,6 +300,7 @@ class Router:
         self.actions: dict[str, Action] = {}
         self.commands: dict[str, Command] = {}
         self.text_handlers: dict[str, TextHandler] = {}
+        self.start_handlers: dict[str, StartHandler] = {}
         for feature in self.features:
             for action in feature.actions:
                 if action.code in self.actions:
@@ -260,6 +314,10 @@ class Router:
                 if state in self.text_handlers:
                     raise RouterError(f"state {state!r} has two text handlers")
                 self.text_handlers[state] = handler
+            for prefix, starter in feature.start_handlers.items():
+                if prefix in self.start_handlers:
+                    raise RouterError(f"link prefix {prefix!r} is declared twice")
+                self.start_handlers[prefix] = starter
         self.menu = sorted(
             (entry for feature in self.features for entry in feature.menu),
             key=lambda entry: entry.order,
@@ -289,10 +347,21 @@ class Router:
             if command.listed
         ]
 
-    def menu_rows(self, t: Translator) -> list[list[tuple[str, str]]]:
-        """The main menu's buttons, as the features declared them."""
+    def starter(self, payload: str) -> tuple[StartHandler, str] | None:
+        """The handler of a link's payload and the rest of it, if a feature declared one."""
+        for prefix, handler in self.start_handlers.items():
+            if payload.startswith(prefix):
+                return handler, payload[len(prefix) :]
+        return None
+
+    def menu_rows(
+        self, t: Translator, menu: str = "resident", role: str | None = None
+    ) -> list[list[tuple[str, str]]]:
+        """A menu's buttons, as the features declared them, for someone with ``role``."""
         rows: dict[int, list[tuple[str, str]]] = {}
         for entry in self.menu:
+            if entry.menu != menu or (entry.roles and role not in entry.roles):
+                continue
             label = f"{entry.icon} {t._(entry.label)}"
             rows.setdefault(entry.row, []).append((label, entry.action.data()))
         return [rows[key] for key in sorted(rows)]

@@ -103,6 +103,10 @@ class Booking(SQLModel, table=True):
     )
     status: str = Field(max_length=16)
     queue_no: int = Field(default=0)
+    # The short number the person shows at the door (1, 2, 3 ... per session, kept when the
+    # booking is cancelled and made again): staff mark attendance by number, never by name.
+    ticket: int = Field(default=0)
+    attended_at: datetime | None = Field(default=None, sa_column=_utc())
     created_at: datetime = Field(sa_column=_utc(nullable=False))
     updated_at: datetime = Field(sa_column=_utc(nullable=False))
 
@@ -158,6 +162,7 @@ class LedgerKind(StrEnum):
     SEAT_OFFERED = "seat_offered"  # a seat freed up and went to the first person waiting
     SESSION_MOVED = "session_moved"
     SESSION_CANCELLED = "session_cancelled"
+    BROADCAST = "broadcast"  # a notice from staff (see Broadcast); claimed by its own sender
 
 
 class LedgerState(StrEnum):
@@ -165,6 +170,8 @@ class LedgerState(StrEnum):
     CLAIMED = "claimed"  # a sender took it and is sending it (under a lease)
     SENT = "sent"
     DROPPED = "dropped"  # too late, superseded, moot, or the person is unreachable
+    UNREACHABLE = "unreachable"  # the platform said the person blocked or left (broadcasts)
+    FAILED = "failed"  # given up after retries, or refused by the monthly cap (broadcasts)
 
 
 class LedgerEntry(SQLModel, table=True):
@@ -183,6 +190,7 @@ class LedgerEntry(SQLModel, table=True):
     __tablename__ = "ledger"
     __table_args__ = (
         UniqueConstraint("booking_id", "kind", "offset_minutes", "starts_at", name="uq_ledger"),
+        UniqueConstraint("broadcast_id", "person_id", name="uq_ledger_broadcast"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -200,8 +208,13 @@ class LedgerEntry(SQLModel, table=True):
         default=None,
         sa_column=Column(Integer, ForeignKey("workshop_session.id", ondelete="CASCADE")),
     )
+    broadcast_id: int | None = Field(
+        default=None,
+        sa_column=Column(Integer, ForeignKey("broadcast.id", ondelete="CASCADE"), index=True),
+    )
     offset_minutes: int = Field(default=0)
     starts_at: datetime | None = Field(default=None, sa_column=_utc())
+    due_at: datetime | None = Field(default=None, sa_column=_utc())  # not before (broadcasts)
     state: str = Field(max_length=16, index=True)
     owner: str | None = Field(default=None, max_length=40)
     lease_until: datetime | None = Field(default=None, sa_column=_utc())
@@ -219,3 +232,129 @@ class BotProfile(SQLModel, table=True):
     channel: str = Field(max_length=16, primary_key=True)
     username: str = Field(max_length=64)
     checked_at: datetime = Field(sa_column=_utc(nullable=False))
+
+
+class Role(StrEnum):
+    STAFF = "staff"  # one centre: its sessions, attendance, notices, poster
+    COORDINATOR = "coordinator"  # every centre, read only: sessions, counts, exports
+    ADMIN = "admin"  # everything, including inviting staff
+
+
+class StaffView(StrEnum):
+    STAFF = "staff"
+    RESIDENT = "resident"  # a staff member looking at the bot as residents do (to book)
+
+
+class StaffMember(SQLModel, table=True):
+    """A person who works for the programme. The role is the only authority: every staff
+    action is checked against this row, never against the buttons a person was shown.
+
+    ``ref`` is an opaque random id; the audit log names staff by it, so the log says who did
+    what without naming anyone, and still does after the person erased themselves."""
+
+    __tablename__ = "staff_member"
+
+    id: int | None = Field(default=None, primary_key=True)
+    ref: str = Field(max_length=16, unique=True, index=True)
+    person_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("person.id", ondelete="CASCADE"), nullable=False, unique=True
+        )
+    )
+    role: str = Field(max_length=16)
+    centre_id: int | None = Field(
+        default=None,
+        sa_column=Column(Integer, ForeignKey("centre.id", ondelete="CASCADE"), index=True),
+    )
+    view: str = Field(default=StaffView.STAFF, max_length=16)
+    created_at: datetime = Field(sa_column=_utc(nullable=False))
+    revoked_at: datetime | None = Field(default=None, sa_column=_utc())
+
+
+class Invite(SQLModel, table=True):
+    """A one-time invitation to become staff. Only a keyed hash of the code is kept."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    code_hash: str = Field(max_length=64, unique=True, index=True)
+    role: str = Field(max_length=16)
+    centre_id: int | None = Field(
+        default=None,
+        sa_column=Column(Integer, ForeignKey("centre.id", ondelete="CASCADE")),
+    )
+    created_by: str = Field(max_length=16)  # a staff ref, or "cli"
+    created_at: datetime = Field(sa_column=_utc(nullable=False))
+    expires_at: datetime = Field(sa_column=_utc(nullable=False))
+    used_at: datetime | None = Field(default=None, sa_column=_utc())
+    used_by: str | None = Field(default=None, max_length=16)  # the staff ref it made
+
+
+class InviteAttempt(SQLModel, table=True):
+    """A failed try at an invite code, counted per chat account (by its keyed hash) to limit
+    guessing; forgotten after a day."""
+
+    __tablename__ = "invite_attempt"
+
+    id: int | None = Field(default=None, primary_key=True)
+    key_hash: str = Field(max_length=64, index=True)
+    at: datetime = Field(sa_column=_utc(nullable=False, index=True))
+
+
+class AuditEntry(SQLModel, table=True):
+    """Who (role and opaque staff ref, or "cli"), did what, when, at which centre. ``detail``
+    names sessions and counts, never a resident."""
+
+    __tablename__ = "audit_log"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(sa_column=_utc(nullable=False, index=True))
+    actor: str = Field(max_length=16)
+    role: str = Field(max_length=16)
+    action: str = Field(max_length=40)
+    centre_id: int | None = Field(default=None, index=True)  # kept if the centre goes
+    detail: str = Field(default="", max_length=300)
+
+
+class BroadcastAudience(StrEnum):
+    CENTRE = "centre"  # everyone at the centre
+    SESSION = "session"  # the people booked (or waiting) on one session
+    LANGUAGE = "language"  # everyone at the centre who uses one language
+
+
+class BroadcastState(StrEnum):
+    SCHEDULED = "scheduled"  # written, with its recipients; waiting for ``send_at``
+    SENDING = "sending"
+    DONE = "done"
+    CANCELLED = "cancelled"
+
+
+class Broadcast(SQLModel, table=True):
+    """A notice from staff to many residents. Its recipients are ledger entries, written
+    with it in one transaction before anything is sent.
+
+    ``texts`` is JSON ``{locale: text}``; ``base_locale`` names the version everyone without
+    their own gets (with a note that it was not translated). The author's progress message is
+    kept encrypted (``progress_enc``: the channel's reference to it), to be edited as it goes."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    centre_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("centre.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    author: str = Field(max_length=16)  # a staff ref, or "cli"
+    audience: str = Field(max_length=16)
+    session_id: int | None = Field(default=None)
+    language: str | None = Field(default=None, max_length=16)
+    base_locale: str = Field(max_length=16)
+    texts: str = Field(sa_column=Column(Text, nullable=False))
+    send_at: datetime = Field(sa_column=_utc(nullable=False, index=True))
+    state: str = Field(max_length=16, index=True)
+    recipients: int = Field(default=0)
+    progress_channel: str | None = Field(default=None, max_length=16)
+    progress_enc: str | None = Field(default=None, max_length=400)
+    author_locale: str | None = Field(default=None, max_length=16)
+    owner: str | None = Field(default=None, max_length=40)
+    lease_until: datetime | None = Field(default=None, sa_column=_utc())
+    created_at: datetime = Field(sa_column=_utc(nullable=False))
+    started_at: datetime | None = Field(default=None, sa_column=_utc())
+    finished_at: datetime | None = Field(default=None, sa_column=_utc())

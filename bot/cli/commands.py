@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from bot.cli import centres, database, serve, sessions, stats
+from bot.cli import broadcast, centres, database, poster, serve, sessions, staff, stats
 
 cli = typer.Typer(
     help="Workshop sign-ups, reminders and feedback over Telegram and Viber.",
@@ -19,3 +19,8 @@ cli.command()(stats.stats)
 cli.add_typer(database.cli, name="db")
 cli.add_typer(centres.cli, name="centre")
 cli.add_typer(sessions.cli, name="session")
+cli.command()(staff.invite)
+cli.add_typer(staff.cli, name="staff")
+cli.command()(staff.audit)
+cli.command()(broadcast.broadcast)
+cli.command()(poster.poster)

@@ -11,4 +11,5 @@ from storage.queries.ledger import *  # noqa: F403
 from storage.queries.people import *  # noqa: F403
 from storage.queries.profiles import *  # noqa: F403
 from storage.queries.sessions import *  # noqa: F403
+from storage.queries.staff import *  # noqa: F403
 from storage.queries.usage import *  # noqa: F403

@@ -80,8 +80,9 @@ def book(
     has_seat = confirmed_count(db, session_id) < session.capacity
     if booking is None:
         booking = Booking(
-            session_id=session_id, person_id=person_id, created_at=now, updated_at=now, status=""
-        )
+            session_id=session_id, person_id=person_id, created_at=now, updated_at=now, status="",
+            ticket=_next_ticket(db, session_id),
+        )  # fmt: skip
     booking.updated_at = now
     if has_seat:
         booking.status = BookingStatus.CONFIRMED
@@ -98,6 +99,14 @@ def book(
 def _next_queue_no(db: Session, session_id: int) -> int:
     highest = db.exec(
         select(func.max(Booking.queue_no)).where(Booking.session_id == session_id)
+    ).one()
+    return int(highest or 0) + 1
+
+
+def _next_ticket(db: Session, session_id: int) -> int:
+    """The next door number at a session (the session row is locked: numbers never collide)."""
+    highest = db.exec(
+        select(func.max(Booking.ticket)).where(Booking.session_id == session_id)
     ).one()
     return int(highest or 0) + 1
 
