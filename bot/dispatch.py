@@ -8,6 +8,7 @@ a small thread pool and never blocks the event loop.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 import logging
 from collections.abc import Awaitable, Callable
@@ -83,6 +84,8 @@ class Dispatcher:
         self, incoming: Incoming, *, edit: str | None = None, deliver: bool = True
     ) -> Outcome:
         """Handle one update; with ``deliver=False`` the replies are returned, not sent."""
+        if edit is not None and incoming.message_ref is None:
+            incoming = dataclasses.replace(incoming, message_ref=edit)
         async with await self._serial(incoming.address):
             loop = asyncio.get_running_loop()
             try:

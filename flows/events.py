@@ -73,6 +73,9 @@ class Incoming:
     language_hint: str | None = None
     delivery: str | None = None
     keep_replies: bool = False  # store the replies until sent (long polling; see Conversation)
+    # The channel's reference to the message whose button was tapped, where the channel can
+    # edit messages (Telegram): a broadcast's progress is shown by editing it.
+    message_ref: str | None = None
 
 
 def from_text(text: str) -> Event:

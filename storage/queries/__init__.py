@@ -5,6 +5,7 @@ SQL. One module per thing held; every name is also available here (``q.book(...)
 """
 
 from storage.queries.bookings import *  # noqa: F403
+from storage.queries.broadcasts import *  # noqa: F403
 from storage.queries.centres import *  # noqa: F403
 from storage.queries.deliveries import *  # noqa: F403
 from storage.queries.ledger import *  # noqa: F403
