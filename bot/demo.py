@@ -5,9 +5,14 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from bot.keys import data_secret
+from bot.settings import Settings
+from flows import staff
 from flows.clock import Clock
 from storage import queries as q
 from storage.db import Database
+from storage.identity import Vault
+from storage.models import Role
 
 CENTRES = (
     ("krnjaca", "Krnjača", "asylum", "+381 11 000 0101"),
@@ -69,3 +74,17 @@ def seed(database: Database, clock: Clock, zone: str) -> tuple[int, int]:
                     )
                     sessions += 1
     return len(CENTRES), sessions
+
+
+def staff_invitation(database: Database, settings: Settings, clock: Clock) -> str:
+    """A one-time code that makes the demo's chat account staff at Krnjača."""
+    with database.session() as db:
+        centre = q.centre_by_slug(db, "krnjaca")
+        return staff.make_invite(
+            db,
+            Vault(data_secret(settings)),
+            role=Role.STAFF,
+            centre_id=centre.id if centre else None,
+            created_by=staff.CLI,
+            now=clock.now(),
+        )

@@ -122,6 +122,8 @@ def demo(centre: CentreOption = "") -> None:
     clock = make_clock()
     centres, sessions = demo_data.seed(db, clock, config.timezone)
     typer.echo(f"Demo: {centres} centres, {sessions} sessions in {path}", err=True)
+    code = demo_data.staff_invitation(db, config, clock)
+    typer.echo(f"To try the staff tools of Krnjača, type: /start staff-{code}", err=True)
     _chat(config, db, clock, centre)
 
 
