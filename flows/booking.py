@@ -80,7 +80,7 @@ def details_screen(
     )  # fmt: skip
     rows: list[list[tuple[str, str]]] = []
     if booking is not None and booking.position == 0:
-        lines += ["", "✅ " + t._("You have a seat.")]
+        lines += ["", "✅ " + t._("You have a seat."), *door_number(t, booking.booking.ticket)]
         rows.append([("❌ " + t._("Cancel my booking"), CANCEL.data(booking.booking.id))])
     elif booking is not None:
         position = t.number(booking.position)
@@ -111,6 +111,8 @@ def my_bookings_screen(
             "Waitlist number {position}", position=t.number(view.position)
         ))  # fmt: skip
         lines += session_block(t, view.session, zone, now, centre=elsewhere)
+        if view.position == 0:
+            lines += door_number(t, view.booking.ticket)
         label = t._(
             "Cancel: {title}, {day} {time}",
             title=short(view.session.title),
@@ -120,6 +122,14 @@ def my_bookings_screen(
         rows.append([("❌ " + label, CANCEL.data(view.booking.id))])
     rows.append(home.back_row(t))
     return make_reply(t, lines, rows, replace=True)
+
+
+def door_number(t: Translator, ticket: int) -> list[str]:
+    """The line with a person's door number (staff mark attendance by it, never by name);
+    nothing for a booking made before numbers existed."""
+    if ticket <= 0:
+        return []
+    return ["🎫 " + t._("Your number: {number}. Please show it at the door.", number=ticket)]
 
 
 def after_booking(t: Translator, lines: Sequence[str]) -> Reply:
@@ -205,6 +215,7 @@ def _book(turn: Turn, session_id: int) -> None:
         q.BookOutcome.CONFIRMED: [
             "✅ " + t._("Your seat is booked."),
             *what,
+            *door_number(t, result.ticket),
             t._("If you cannot come, please cancel so someone else can have the seat."),
         ],
         q.BookOutcome.WAITLISTED: [
@@ -216,6 +227,7 @@ def _book(turn: Turn, session_id: int) -> None:
         q.BookOutcome.ALREADY_CONFIRMED: [
             "✅ " + t._("You already have a seat for this workshop."),
             *what,
+            *door_number(t, result.ticket),
         ],
         q.BookOutcome.ALREADY_WAITLISTED: [
             "⏳ " + t._("You are already on the waitlist, number {position}.", position=position),
@@ -299,11 +311,17 @@ feature.menu_entry(20, "🎟️", N_("My bookings"), MY_BOOKINGS, row=2)
 
 
 def seat_offered(
-    t: Translator, session: WorkshopSession, zone: str, booking_id: int, now: datetime
+    t: Translator,
+    session: WorkshopSession,
+    zone: str,
+    booking_id: int,
+    now: datetime,
+    ticket: int = 0,
 ) -> Reply:
     lines = [
         "🎉 " + t._("Good news: a seat became free and it is yours."),
         *session_block(t, session, zone, now),
+        *door_number(t, ticket),
         t._("If you cannot come, please cancel so someone else can have the seat."),
     ]
     rows = [
@@ -321,7 +339,28 @@ def reminder_lines(t: Translator, session: WorkshopSession, zone: str, now: date
     ]
 
 
-def reminder(t: Translator, lines: Sequence[str], booking_id: int) -> Reply:
+def seat_lost(
+    t: Translator, session: WorkshopSession, zone: str, booking_id: int, now: datetime
+) -> Reply:
+    """Staff made fewer seats than people booked: the last to book went back to the top of
+    the waitlist."""
+    lines = [
+        "⏳ " + t._("We are sorry: this workshop now has fewer seats, and you lost your seat."),
+        *session_block(t, session, zone, now),
+        t._("You are at the top of the waitlist."),
+        t._("If a seat becomes free, it is yours automatically and we will tell you."),
+    ]
+    rows = [
+        [("❌ " + t._("Leave the waitlist"), CANCEL.data(booking_id))],
+        [("🎟️ " + t._("My bookings"), MY_BOOKINGS.data())],
+    ]
+    return make_reply(t, lines, rows)
+
+
+def reminder(t: Translator, lines: Sequence[str], booking_id: int, ticket: int = 0) -> Reply:
+    """A reminder: the session's lines (shared by everyone booked on it) and this person's
+    door number."""
+    lines = [*lines, *door_number(t, ticket)]
     rows = [
         [("✅ " + t._("I'll come"), COMING.data(booking_id))],
         [("❌ " + t._("I can't come"), CANCEL.data(booking_id))],

@@ -180,13 +180,17 @@ class Ledger:
             return None  # cancelled or started since: a reminder, an offer or a move is moot
         if kind == LedgerKind.SESSION_MOVED:
             return booking.session_moved(t, session, zone, now)
+        if kind == LedgerKind.SEAT_LOST:  # moot once they have a seat again, or left
+            if view.booking_status != BookingStatus.WAITLISTED:
+                return None
+            return booking.seat_lost(t, session, zone, view.booking_id, now)
         if view.booking_status != BookingStatus.CONFIRMED:
             return None  # cancelled again before we could tell them
         if kind == LedgerKind.SEAT_OFFERED:
-            return booking.seat_offered(t, session, zone, view.booking_id, now)
+            return booking.seat_offered(t, session, zone, view.booking_id, now, view.ticket)
         if kind == LedgerKind.REMINDER and session.starts_at == view.entry_starts_at:
             key = (t.code, session.id)
             if key not in cache:
                 cache[key] = booking.reminder_lines(t, session, zone, now)
-            return booking.reminder(t, cache[key], view.booking_id)
+            return booking.reminder(t, cache[key], view.booking_id, view.ticket)
         return None  # a reminder for a time the session was moved away from

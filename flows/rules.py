@@ -55,10 +55,15 @@ class Message:
 # exceptions are expected to be.
 @dataclass(eq=False)
 class Refusal(Exception):
-    """Why a change was not made, as one translatable sentence."""
+    """Why a change was not made, as one translatable sentence.
+
+    ``field`` names the value refused ("title", "starts", "minutes", "capacity",
+    "languages", "place"; empty when it is not one value), so a step-by-step form can ask
+    for that value again."""
 
     message: str
     values: Mapping[str, object] = field(default_factory=dict)
+    field: str = ""
 
     def __post_init__(self) -> None:
         super().__init__(self.message)
@@ -101,6 +106,39 @@ class SessionCancelled:
     session: WorkshopSession
     centre: Centre
     told: int
+
+
+@dataclass(frozen=True)
+class SessionEdited:
+    session: WorkshopSession
+    centre: Centre
+
+
+@dataclass(frozen=True)
+class SeatsChanged:
+    session: WorkshopSession
+    centre: Centre
+    promoted: int  # people who got a seat from the waitlist (each will be told)
+    demoted: int  # people who went back to the top of the waitlist (each will be told)
+
+
+@dataclass(eq=False)
+class SeatsTaken(Refusal):
+    """Fewer seats than people booked: said before it is done, and done only when asked
+    again with ``demote`` (a "Yes" in the chat, ``--yes`` on the command line)."""
+
+    losing: int = 0
+    seats: int = 0
+
+    def text(self, t: Translator) -> str:
+        return t.ngettext(
+            "{count} person is booked after seat {seats}. "
+            "They will move to the top of the waitlist and be told.",
+            "{count} people are booked after seat {seats}. "
+            "They will move to the top of the waitlist and be told.",
+            self.losing,
+            seats=t.number(self.seats),
+        )
 
 
 @dataclass(frozen=True)
@@ -187,19 +225,15 @@ def add_session(
     ``languages`` are codes, or one comma-separated string of them."""
     where = centre(db, centre_slug)
     assert where.id is not None
-    title = _required_line(title, TITLE_MAX, Message(N_("The title")))
-    place = _optional_line(place, PLACE_MAX, Message(N_("The place")))
-    if capacity not in CAPACITY:
-        raise Refusal(
-            N_("The number of seats must be from {low} to {high}, not {value}."),
-            {"low": CAPACITY.start, "high": CAPACITY.stop - 1, "value": capacity},
-        )
-    if minutes not in MINUTES:
-        raise Refusal(
-            N_("A session lasts from {low} to {high} minutes, not {value}."),
-            {"low": MINUTES.start, "high": MINUTES.stop - 1, "value": minutes},
-        )
-    codes = language_codes(languages)
+    title = check_title(title)
+    place = check_place(place)
+    check_capacity(capacity)
+    check_minutes(minutes)
+    try:
+        codes = language_codes(languages)
+    except Refusal as refusal:
+        refusal.field = "languages"
+        raise
     starts_at, note = local_time(starts, where.timezone, now)
     _not_twice(db, where, title, starts_at)
     session = q.add_session(
@@ -235,6 +269,60 @@ def move_session(db: Session, now: datetime, session_id: int, starts: str) -> Se
     return SessionMoved(session, where, told, note)
 
 
+def edit_session(
+    db: Session,
+    now: datetime,
+    session_id: int,
+    *,
+    title: str | None = None,
+    place: str | None = None,
+) -> SessionEdited:
+    """Change a session's title and/or place (None: unchanged; an empty place removes it),
+    with the checks of :func:`add_session`. Nobody is told: the time and seats stay."""
+    session, where = _changeable(db, now, session_id, started=True)
+    new_title = check_title(title) if title is not None else session.title
+    new_place = check_place(place) if place is not None else session.place
+    if new_title != session.title:
+        _not_twice(db, where, new_title, session.starts_at)
+    q.edit_session(db, session_id, title=new_title, place=new_place)
+    return SessionEdited(session, where)
+
+
+def set_capacity(
+    db: Session, now: datetime, session_id: int, seats: int, *, demote: bool = False
+) -> SeatsChanged:
+    """Set the number of seats of a session that has not started. More seats go to the
+    people waiting at once, in queue order. Fewer seats than people booked raise
+    :class:`SeatsTaken` (saying what would happen) unless ``demote``: then the last people
+    to get a seat move to the top of the waitlist. Everyone moved is told."""
+    session, where = _changeable(db, now, session_id, started=False)
+    check_capacity(seats)
+    change = q.change_capacity(db, session_id, seats, now, demote=demote)
+    if change is None:  # cancelled or started since we looked
+        raise Refusal(N_("Session {id} cannot be changed any more."), {"id": session_id})
+    if not change.done:
+        raise SeatsTaken(
+            "fewer seats than people booked", field="capacity", losing=change.losing,
+            seats=seats,
+        )  # fmt: skip
+    return SeatsChanged(session, where, len(change.promoted or []), len(change.demoted or []))
+
+
+def _changeable(
+    db: Session, now: datetime, session_id: int, *, started: bool
+) -> tuple[WorkshopSession, Centre]:
+    """A session that can still be changed (``started``: also after it began)."""
+    session, where = _session(db, session_id)
+    if session.cancelled_at is not None:
+        raise Refusal(N_("Session {id} is cancelled; it cannot be changed."), {"id": session_id})
+    if not started and session.starts_at <= now:
+        raise Refusal(
+            N_("Session {id} has already started; its seats cannot be changed."),
+            {"id": session_id},
+        )
+    return session, where
+
+
 def cancel_session(db: Session, now: datetime, session_id: int) -> SessionCancelled:
     """Cancel a session; everyone booked or waiting will be told, in their language."""
     session, where = _session(db, session_id)
@@ -268,6 +356,35 @@ def _not_twice(db: Session, where: Centre, title: str, starts_at: datetime) -> N
         raise Refusal(
             N_("{title} at {centre} is already on at that time."),
             {"title": title, "centre": where.name},
+            "starts",
+        )
+
+
+def check_title(title: str) -> str:
+    """A session's title, stripped (one line, not empty, at most :data:`TITLE_MAX`)."""
+    return _required_line(title, TITLE_MAX, Message(N_("The title")), "title")
+
+
+def check_place(place: str | None) -> str | None:
+    """A session's room or place, stripped; None when empty."""
+    return _optional_line(place, PLACE_MAX, Message(N_("The place")), "place")
+
+
+def check_capacity(seats: int) -> None:
+    if seats not in CAPACITY:
+        raise Refusal(
+            N_("The number of seats must be from {low} to {high}, not {value}."),
+            {"low": CAPACITY.start, "high": CAPACITY.stop - 1, "value": seats},
+            "capacity",
+        )
+
+
+def check_minutes(minutes: int) -> None:
+    if minutes not in MINUTES:
+        raise Refusal(
+            N_("A session lasts from {low} to {high} minutes, not {value}."),
+            {"low": MINUTES.start, "high": MINUTES.stop - 1, "value": minutes},
+            "minutes",
         )
 
 
@@ -288,6 +405,7 @@ def local_time(text: str, zone_name: str, now: datetime) -> tuple[datetime, Mess
         raise Refusal(
             N_('A time must look like "{example}": the date, then the local time.'),
             {"example": "2026-12-01 10:00"},
+            "starts",
         ) from None
     zone = _zone(zone_name)
     first, second = local.replace(tzinfo=zone, fold=0), local.replace(tzinfo=zone, fold=1)
@@ -299,10 +417,11 @@ def local_time(text: str, zone_name: str, now: datetime) -> tuple[datetime, Mess
                 "Choose another time."
             ),
             shown,
+            "starts",
         )
     starts_at = first.astimezone(UTC)
     if starts_at <= now:
-        raise Refusal(N_("{date} {time} has already passed."), shown)
+        raise Refusal(N_("{date} {time} has already passed."), shown, "starts")
     note = None
     if first.utcoffset() != second.utcoffset():
         offset = {**shown, "offset": _offset(first.utcoffset())}
@@ -359,21 +478,22 @@ def _offset(delta: timedelta | None) -> str:
     return f"UTC{sign}{hours}" + (f":{rest:02d}" if rest else "")
 
 
-def _required_line(value: str, limit: int, what: Message) -> str:
-    line = _optional_line(value, limit, what)
+def _required_line(value: str, limit: int, what: Message, name: str = "") -> str:
+    line = _optional_line(value, limit, what, name)
     if line is None:
-        raise Refusal(N_("{what} must not be empty."), {"what": what})
+        raise Refusal(N_("{what} must not be empty."), {"what": what}, name)
     return line
 
 
-def _optional_line(value: str | None, limit: int, what: Message) -> str | None:
-    """One line of text, stripped; None when empty."""
+def _optional_line(value: str | None, limit: int, what: Message, name: str = "") -> str | None:
+    """One line of text, stripped; None when empty. ``name`` is the refused field's."""
     line = (value or "").strip()
     if any(unicodedata.category(c) in ("Cc", "Zl", "Zp") for c in line):
-        raise Refusal(N_("{what} must be one line, without line breaks."), {"what": what})
+        raise Refusal(N_("{what} must be one line, without line breaks."), {"what": what}, name)
     if len(line) > limit:
         raise Refusal(
             N_("{what} is {length} characters long; at most {limit} fit."),
             {"what": what, "length": len(line), "limit": limit},
+            name,
         )
     return line or None

@@ -443,3 +443,96 @@ def test_the_log_filter_takes_secrets_out_of_messages_arguments_and_tracebacks()
     assert (
         redact("a time like 10:30, an id like 12345:67") == "a time like 10:30, an id like 12345:67"
     )
+
+
+def test_session_edit_from_the_command_line(tmp_path: Path) -> None:
+    from datetime import UTC
+
+    from sqlmodel import col, select
+
+    from storage import queries as q
+    from storage.db import Database
+    from storage.identity import Vault
+    from storage.models import AuditEntry, Booking, WorkshopSession
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return workshopbot(tmp_path, *args, DATA_KEY=KEY)
+
+    assert cli("centre", "add", "--slug", "krnjaca", "--name", "Krnjača").returncode == 0
+    added = cli(
+        "session", "add", "--centre", "krnjaca", "--title", "Sewing", "--capacity", "3",
+        "--starts", "2099-12-01 10:00", "--place", "Room 2",
+    )  # fmt: skip
+    assert added.returncode == 0, added.stderr
+    db = Database(f"sqlite:///{tmp_path / 'data' / 'workshopbot.sqlite3'}")
+    now = datetime.now(UTC)
+    with db.session() as s:
+        for key in ["1", "2", "3", "4"]:  # three seats, one waiting
+            person = q.create_person(
+                s, Vault(KEY), channel="telegram", user_key=key, locale="en", centre_id=1, now=now
+            )
+            assert person.id is not None
+            q.book(s, person_id=person.id, session_id=1, centre_id=1, now=now)
+
+    def session() -> tuple[str, str | None, int, list[str]]:
+        with db.session() as s:
+            row = s.get(WorkshopSession, 1)
+            assert row is not None
+            bookings = s.exec(select(Booking).order_by(col(Booking.ticket))).all()
+            return row.title, row.place, row.capacity, [b.status[0] for b in bookings]
+
+    fewer = cli("session", "edit", "1", "--seats", "2")
+    assert fewer.returncode == 2 and fewer.stderr == (
+        "workshopbot: 1 person is booked after seat 2. They will move to the top of the "
+        "waitlist and be told. Add --yes to do it; nothing was changed.\n"
+    )
+    assert session() == ("Sewing", "Room 2", 3, ["c", "c", "c", "w"])
+    done = cli("session", "edit", "1", "--seats", "2", "--yes")
+    assert done.stdout == (
+        "session 1: 2 seats, 1 person moved to the top of the waitlist (told)\n"
+    ), done.stderr
+    assert session() == ("Sewing", "Room 2", 2, ["c", "c", "w", "w"])
+    more = cli("session", "edit", "1", "--seats", "5")
+    assert more.stdout == "session 1: 5 seats, 2 people given a seat from the waitlist (told)\n"
+    # Everything at once, or nothing: a refused value leaves the others unchanged.
+    mixed = cli("session", "edit", "1", "--title", "Sewing circle", "--seats", "0")
+    assert mixed.returncode == 2
+    assert mixed.stderr == "workshopbot: The number of seats must be from 1 to 500, not 0.\n"
+    assert session() == ("Sewing", "Room 2", 5, ["c", "c", "c", "c"])
+    renamed = cli("session", "edit", "1", "--title", "Sewing circle", "--room", "")
+    assert renamed.stdout == "session 1: title and room changed\n", renamed.stderr
+    moved = cli("session", "edit", "1", "--at", "2099-12-02 11:00")
+    assert moved.stdout == "session 1: moved to Wed 2 Dec 2099 11:00, 4 people will be told\n"
+    assert session() == ("Sewing circle", None, 5, ["c", "c", "c", "c"])
+    for args, message in [
+        ([], "nothing to change: give --title, --at, --seats or --room"),
+        (["--title", "x" * 5000], "The title is 5000 characters long; at most 120 fit."),
+        (["--seats", "501"], "The number of seats must be from 1 to 500, not 501."),
+        (["--at", "2001-01-01 10:00"], "2001-01-01 10:00 has already passed."),
+    ]:
+        wrong = cli("session", "edit", "1", *args)
+        assert wrong.returncode == 2 and wrong.stderr == f"workshopbot: {message}\n", args
+    missing = cli("session", "edit", "77", "--title", "X")
+    assert missing.returncode == 2 and missing.stderr == "workshopbot: There is no session 77.\n"
+    assert cli("session", "cancel", "1").returncode == 0
+    with db.session() as s:
+        logged = [(e.actor, e.role, e.action, e.detail) for e in s.exec(select(AuditEntry))]
+    db.dispose()
+    assert logged == [
+        ("cli", "operator", "session added", "session 1: 2099-12-01 10:00"),
+        (
+            "cli",
+            "operator",
+            "seats changed",
+            "session 1: 2 seats, 0 from the waitlist, 1 back to it",
+        ),
+        (
+            "cli",
+            "operator",
+            "seats changed",
+            "session 1: 5 seats, 2 from the waitlist, 0 back to it",
+        ),
+        ("cli", "operator", "session edited", "session 1: title and room"),
+        ("cli", "operator", "session moved", "session 1: to 2099-12-02 11:00, 4 told"),
+        ("cli", "operator", "session cancelled", "session 1: 4 told"),
+    ]

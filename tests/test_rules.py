@@ -7,15 +7,27 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlmodel import select
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import text
+from sqlmodel import col, select
 
 from bot.settings import PROJECT_ROOT
 from flows import rules
 from flows.clock import FakeClock
 from flows.i18n import Catalogs
+from storage import queries as q
 from storage.db import Database
 from storage.identity import Vault
-from storage.models import Centre, WorkshopSession
+from storage.models import (
+    Booking,
+    BookingStatus,
+    Centre,
+    LedgerEntry,
+    LedgerKind,
+    Person,
+    WorkshopSession,
+)
 from tests.conftest import TEST_KEY
 from tests.seeding import booked_people
 
@@ -343,3 +355,218 @@ def test_a_refusal_is_data_for_the_readers_language(database: Database, clock: F
     assert str(refused.value) == "The title is 130 characters long; at most 120 fit."
     shown = refused.value.text(CATALOGS.translator("ar"))
     assert "\u2068130\u2069" in shown  # values set apart in right-to-left text
+
+
+# --- editing and seats ---------------------------------------------------------------------
+
+
+def test_a_title_and_place_are_edited_with_the_checks_of_adding(
+    database: Database, clock: FakeClock
+) -> None:
+    session_id = booked_session(database, clock)
+    now = clock.now()
+    with database.session() as db:
+        edited = rules.edit_session(db, now, session_id, title="  Sewing circle ", place="Hall B")
+    assert (edited.session.title, edited.session.place) == ("Sewing circle", "Hall B")
+    with database.session() as db:
+        rules.edit_session(db, now, session_id, place="")  # an empty place removes it
+        rules.edit_session(db, now, session_id, title="Sewing circle")  # unchanged: fine
+
+    def edit(**values: Any) -> str:
+        return refusal(database, now, "edit_session", session_id=session_id, **values)
+
+    assert edit(title="x" * 5000) == "The title is 5000 characters long; at most 120 fit."
+    assert edit(title=" ") == "The title must not be empty."
+    assert edit(place="Room\n2") == "The place must be one line, without line breaks."
+    with database.session() as db:
+        rules.cancel_session(db, now, session_id)
+    assert edit(title="New") == f"Session {session_id} is cancelled; it cannot be changed."
+    assert refusal(database, now, "edit_session", session_id=77, title="X") == (
+        "There is no session 77."
+    )
+    with database.session() as db:
+        row = db.get(WorkshopSession, session_id)
+        assert row is not None and (row.title, row.place) == ("Sewing circle", None)
+
+
+def test_a_new_title_may_not_make_the_same_session_twice(
+    database: Database, clock: FakeClock
+) -> None:
+    centre(database, clock.now())
+    first = add_session(database, clock.now(), title="Sewing")
+    second = add_session(database, clock.now(), title="Art")
+    text = refusal(
+        database, clock.now(), "edit_session", session_id=second.session.id, title="Sewing"
+    )
+    assert text == "Sewing at Krnjača is already on at that time."
+    assert first.session.id != second.session.id
+
+
+def statuses(database: Database, session_id: int) -> list[str]:
+    with database.session() as db:
+        rows = db.exec(
+            select(Booking).where(Booking.session_id == session_id).order_by(col(Booking.id))
+        ).all()
+        return [row.status for row in rows]
+
+
+def test_more_seats_go_to_the_people_waiting_in_order(database: Database, clock: FakeClock) -> None:
+    session_id = booked_people(
+        database, Vault(TEST_KEY), ["1", "2", "3", "4", "5"],
+        starts_at=clock.now() + timedelta(days=1), capacity=2, now=clock.now(),
+    )  # fmt: skip
+    with database.session() as db:
+        changed = rules.set_capacity(db, clock.now(), session_id, 3)
+    assert (changed.promoted, changed.demoted, changed.session.capacity) == (1, 0, 3)
+    assert statuses(database, session_id) == [
+        "confirmed", "confirmed", "confirmed", "waitlisted", "waitlisted",
+    ]  # fmt: skip
+    with database.session() as db:
+        assert rules.set_capacity(db, clock.now(), session_id, 500).promoted == 2
+        owed = db.exec(select(LedgerEntry).where(LedgerEntry.kind == LedgerKind.SEAT_OFFERED))
+        assert len(owed.all()) == 3
+
+
+def test_fewer_seats_than_booked_is_said_first_and_done_when_confirmed(
+    database: Database, clock: FakeClock
+) -> None:
+    session_id = booked_people(
+        database, Vault(TEST_KEY), ["1", "2", "3", "4", "5"],
+        starts_at=clock.now() + timedelta(days=1), capacity=4, now=clock.now(),
+    )  # fmt: skip
+    with pytest.raises(rules.SeatsTaken) as asked, database.session() as db:
+        rules.set_capacity(db, clock.now(), session_id, 2)
+    assert asked.value.losing == 2 and asked.value.field == "capacity"
+    assert str(asked.value) == (
+        "2 people are booked after seat 2. They will move to the top of the waitlist and be told."
+    )
+    assert statuses(database, session_id) == [*["confirmed"] * 4, "waitlisted"]
+    with database.session() as db:
+        changed = rules.set_capacity(db, clock.now(), session_id, 2, demote=True)
+    assert (changed.promoted, changed.demoted, changed.session.capacity) == (0, 2, 2)
+    with database.session() as db:
+        rows = db.exec(
+            select(Booking).where(Booking.session_id == session_id).order_by(col(Booking.id))
+        ).all()
+        waiting = sorted((b.queue_no, b.ticket) for b in rows if b.status == "waitlisted")
+        lost = db.exec(select(LedgerEntry).where(LedgerEntry.kind == LedgerKind.SEAT_LOST))
+        told = sorted(entry.booking_id or 0 for entry in lost.all())
+    # The last two to book (3 and 4) now wait first, in their order, before 5.
+    assert [ticket for _, ticket in waiting] == [3, 4, 5]
+    assert told == sorted(b.id or 0 for b in rows if b.ticket in (3, 4))
+
+
+def test_seats_out_of_range_or_too_late_are_refused(database: Database, clock: FakeClock) -> None:
+    session_id = booked_session(database, clock)
+    now = clock.now()
+
+    def seats(value: int, session: int = session_id) -> str:
+        return refusal(database, clock.now(), "set_capacity", session_id=session, seats=value)
+
+    for value in (0, -3, 501):
+        assert seats(value) == f"The number of seats must be from 1 to 500, not {value}."
+    assert seats(5, 77) == "There is no session 77."
+    clock.advance(timedelta(days=1))
+    assert seats(5) == f"Session {session_id} has already started; its seats cannot be changed."
+    clock.set(now)
+    with database.session() as db:
+        rules.cancel_session(db, now, session_id)
+    assert seats(5) == f"Session {session_id} is cancelled; it cannot be changed."
+    with database.session() as db:
+        row = db.get(WorkshopSession, session_id)
+        assert row is not None and row.capacity == 2
+
+
+def test_a_refusal_names_the_value_it_refused(database: Database, clock: FakeClock) -> None:
+    centre(database, clock.now())
+    fields: dict[str, dict[str, Any]] = {
+        "title": {"title": ""},
+        "starts": {"starts": "2001-01-01 10:00"},
+        "minutes": {"minutes": 1},
+        "capacity": {"capacity": 0},
+        "languages": {"languages": ["xx"]},
+        "place": {"place": "p" * 200},
+    }
+    for name, values in fields.items():
+        with pytest.raises(rules.Refusal) as refused, database.session() as db:
+            rules.add_session(db, clock.now(), **session_values(**values))
+        assert refused.value.field == name, values
+
+
+Op = tuple[str, int]
+OPS = st.lists(
+    st.one_of(
+        st.tuples(st.just("book"), st.integers(0, 5)),
+        st.tuples(st.just("book"), st.integers(0, 5)),  # twice as often: waitlists form
+        st.tuples(st.just("cancel"), st.integers(0, 5)),
+        st.tuples(st.just("seats"), st.integers(1, 5)),
+    ),
+    min_size=4,
+    max_size=25,
+)
+
+
+@settings(
+    max_examples=20, deadline=None, derandomize=True, database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)  # fmt: skip
+@given(ops=OPS)
+def test_seats_always_go_in_queue_order_and_a_lost_seat_waits_first(
+    database: Database, ops: list[Op]
+) -> None:
+    """Against a model: people get seats in queue order; fewer seats send the last to get one
+    back to the front of the queue, in their order; nobody is lost or seated twice."""
+    start = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
+    with database.session() as db:
+        for table in ("ledger", "booking", "person", "workshop_session", "centre"):
+            db.execute(text(f"DELETE FROM {table}"))
+    session_id = booked_people(
+        database, Vault(TEST_KEY), [f"p{n}" for n in range(6)],
+        starts_at=start + timedelta(days=1), capacity=2, now=start, book=False,
+    )  # fmt: skip
+    with database.session() as db:
+        people = sorted(p.id or 0 for p in db.exec(select(Person)))
+        row = db.get(WorkshopSession, session_id)
+        assert row is not None
+        centre_id = row.centre_id
+    seated: list[int] = []  # in the order they got their seat
+    queue: list[int] = []
+    capacity = 2
+    for step, (op, value) in enumerate(ops, start=1):
+        now = start + timedelta(minutes=step)
+        with database.session() as db:
+            if op == "book":
+                person = people[value]
+                q.book(db, person_id=person, session_id=session_id, centre_id=centre_id, now=now)
+                if person not in seated and person not in queue:
+                    (seated if len(seated) < capacity else queue).append(person)
+            elif op == "cancel":
+                person = people[value]
+                found = q.booking_for(db, person, session_id)
+                if found is not None and found.id is not None:
+                    q.cancel_booking(db, person_id=person, booking_id=found.id, now=now)
+                if person in seated:
+                    seated.remove(person)
+                    if queue:
+                        seated.append(queue.pop(0))
+                elif person in queue:
+                    queue.remove(person)
+            else:
+                rules.set_capacity(db, now, session_id, value, demote=True)
+                capacity = value
+                queue = seated[capacity:] + queue
+                seated = seated[:capacity]
+                while queue and len(seated) < capacity:
+                    seated.append(queue.pop(0))
+        with database.session() as db:
+            rows = db.exec(select(Booking).where(Booking.session_id == session_id)).all()
+            confirmed = {b.person_id for b in rows if b.status == BookingStatus.CONFIRMED}
+            waiting = [
+                b.person_id
+                for b in sorted(rows, key=lambda b: b.queue_no)
+                if b.status == BookingStatus.WAITLISTED
+            ]
+            tickets = [b.ticket for b in rows]
+        assert confirmed == set(seated) and len(confirmed) <= capacity, (ops[:step], seated)
+        assert waiting == queue, (ops[:step], queue)
+        assert len(set(tickets)) == len(tickets)

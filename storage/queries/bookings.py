@@ -24,6 +24,7 @@ __all__ = [
     "cancel_booking",
     "count_bookings",
     "person_bookings",
+    "promote_waiting",
     "waitlist_position",
 ]
 
@@ -43,6 +44,7 @@ class BookResult:
     outcome: BookOutcome
     position: int = 0
     booking_id: int | None = None
+    ticket: int = 0  # the door number (shown once the person has a seat)
 
 
 def waitlist_position(db: Session, booking: Booking) -> int:
@@ -72,11 +74,14 @@ def book(
         return BookResult(BookOutcome.UNAVAILABLE)
     booking = booking_for(db, person_id, session_id)
     if booking is not None and booking.status == BookingStatus.CONFIRMED:
-        return BookResult(BookOutcome.ALREADY_CONFIRMED, booking_id=booking.id)
+        return BookResult(
+            BookOutcome.ALREADY_CONFIRMED, booking_id=booking.id, ticket=booking.ticket
+        )
     if booking is not None and booking.status == BookingStatus.WAITLISTED:
         return BookResult(
-            BookOutcome.ALREADY_WAITLISTED, waitlist_position(db, booking), booking.id
-        )
+            BookOutcome.ALREADY_WAITLISTED, waitlist_position(db, booking), booking.id,
+            booking.ticket,
+        )  # fmt: skip
     has_seat = confirmed_count(db, session_id) < session.capacity
     if booking is None:
         booking = Booking(
@@ -92,8 +97,10 @@ def book(
     db.add(booking)
     db.flush()
     if has_seat:
-        return BookResult(BookOutcome.CONFIRMED, booking_id=booking.id)
-    return BookResult(BookOutcome.WAITLISTED, waitlist_position(db, booking), booking.id)
+        return BookResult(BookOutcome.CONFIRMED, booking_id=booking.id, ticket=booking.ticket)
+    return BookResult(
+        BookOutcome.WAITLISTED, waitlist_position(db, booking), booking.id, booking.ticket
+    )
 
 
 def _next_queue_no(db: Session, session_id: int) -> int:
@@ -144,6 +151,15 @@ def cancel_booking(db: Session, *, person_id: int, booking_id: int, now: datetim
     if freed_seat and session.cancelled_at is None and session.starts_at > now:
         promoted = _promote_next(db, session, now)
     return CancelResult(CancelOutcome.CANCELLED, session.id, promoted)
+
+
+def promote_waiting(db: Session, session: WorkshopSession, now: datetime) -> list[int]:
+    """Give every free seat to the people waiting, in queue order (each is owed a message);
+    returns who got one. The caller holds the session's lock."""
+    promoted: list[int] = []
+    while (person_id := _promote_next(db, session, now)) is not None:
+        promoted.append(person_id)
+    return promoted
 
 
 def _promote_next(db: Session, session: WorkshopSession, now: datetime) -> int | None:

@@ -23,6 +23,7 @@ __all__ = [
     "cancel_session",
     "confirmed_count",
     "count_upcoming",
+    "edit_session",
     "list_sessions",
     "lock_session",
     "move_session",
@@ -196,6 +197,16 @@ def add_session(
     db.add(session)
     db.flush()
     return session
+
+
+def edit_session(db: Session, session_id: int, *, title: str, place: str | None) -> None:
+    """Change what a session is called and where it is (nobody needs telling)."""
+    session = lock_session(db, session_id)
+    if session is not None:
+        session.title = title
+        session.place = place
+        db.add(session)
+        db.flush()
 
 
 def cancel_session(db: Session, session_id: int, now: datetime) -> int | None:
