@@ -9,14 +9,16 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from bot.billing import ViberBilling
+from bot.broadcaster import Broadcaster
 from bot.channels.base import Channel, Webhooks
 from bot.channels.telegram import Parsed, TelegramChannel
 from bot.channels.viber import ViberChannel
 from bot.dispatch import Dispatcher
+from bot.documents import Documents, FileLinks, SendsDocuments
 from bot.keys import data_secret
 from bot.outbox import Outbox
 from bot.scheduler import LedgerSender, Scheduler
@@ -56,6 +58,7 @@ class App:
     ledger: Ledger
     sender: LedgerSender
     scheduler: Scheduler
+    broadcaster: Broadcaster
     channels: dict[str, Channel] = field(default_factory=dict)
 
     @property
@@ -274,6 +277,7 @@ def build_app(
             billing=ViberBilling(database, clock, settings.viber_monthly_proactive_cap),
             is_button=router.is_button_data,
         )
+    give_documents(settings, database, catalogs, vault, clock, chosen.values())
     services = Services(
         vault,
         catalogs,
@@ -310,8 +314,12 @@ def build_app(
         ),
     )
     sender = LedgerSender(ledger, outbox)
+    broadcaster = Broadcaster(
+        database, vault, catalogs, clock, outbox, lease=parse_duration(settings.reminder_lease)
+    )
     scheduler = Scheduler(
         sender,
+        broadcaster=broadcaster,
         sweep_seconds=settings.reminder_sweep_seconds,
         notify_interval=settings.notify_interval,
     )
@@ -331,10 +339,36 @@ def build_app(
         ledger=ledger,
         sender=sender,
         scheduler=scheduler,
+        broadcaster=broadcaster,
         channels=chosen,
     )
     dispatcher.on_replied = app.replied  # kept replies (long polling) stop being owed
     return app
+
+
+def give_documents(
+    settings: Settings,
+    database: Database,
+    catalogs: Catalogs,
+    vault: Vault,
+    clock: Clock,
+    channels: Iterable[Channel],
+) -> Documents:
+    """The documents replies name (the poster), for every channel that sends them; Viber,
+    which fetches files by URL, serves them at signed links under PUBLIC_URL."""
+    documents = Documents(
+        database,
+        catalogs,
+        viber_uri=settings.viber_chat_uri,
+        font=settings.poster_font,
+        folder=settings.data_dir / "documents",
+    )
+    for channel in channels:
+        if isinstance(channel, SendsDocuments) and channel.documents is None:
+            channel.documents = documents
+        if isinstance(channel, ViberChannel) and channel.files is None and settings.public_url:
+            channel.files = FileLinks(vault.derived_token("files"), settings.public_url, clock)
+    return documents
 
 
 def telegram_secret(settings: Settings, vault: Vault) -> str:

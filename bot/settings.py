@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     web_port: int = Field(default=8080, ge=1, le=65535)
     timezone: str = "Europe/Belgrade"
     locales_dir: Path = PROJECT_ROOT / "locales"
+    poster_font: Path | None = Field(
+        default=None, description="A .ttf for the printed poster; default DejaVu Sans"
+    )
     notify_interval: float = Field(default=5.0, gt=0)
     reminder_offsets: str = Field(
         default="24h,1h", description="before each session, e.g. 2d,24h,90m"

@@ -35,7 +35,7 @@ from flows.events import (
     Unsubscribed,
     Unsupported,
 )
-from flows.replies import Button, Outcome, Reply
+from flows.replies import Button, Document, Outcome, Reply
 from flows.router import Router, Services, Turn
 from storage import queries as q
 from storage.db import Database
@@ -132,8 +132,9 @@ class Conversation:
 
     def _text(self, turn: Turn, text: str) -> None:
         person = turn.person
-        handler = self.router.text_handlers.get(person.state) if person is not None else None
-        if handler is not None and len(text) <= home.MAX_TEXT:
+        state = person.state if person is not None else ""
+        handler = self.router.text_handlers.get(state)
+        if handler is not None and len(text) <= self.router.text_limits.get(state, home.MAX_TEXT):
             handler(turn, text)
         else:
             home.text(turn, text)
@@ -147,6 +148,7 @@ def encode_replies(replies: list[Reply]) -> str:
                 "text": reply.text,
                 "buttons": [[[b.label, b.payload] for b in row] for row in reply.buttons],
                 "rtl": reply.rtl,
+                **_encode_document(reply.document),
             }
             for reply in replies
         ],
@@ -161,6 +163,21 @@ def decode_replies(data: str) -> list[Reply]:
             buttons=tuple(tuple(Button(label, payload) for label, payload in row)
                           for row in item["buttons"]),
             rtl=bool(item["rtl"]),
+            document=_decode_document(item.get("document")),
         )
         for item in json.loads(data)
     ]  # fmt: skip
+
+
+def _encode_document(document: Document | None) -> dict[str, list[str]]:
+    if document is None:
+        return {}
+    return {"document": [document.kind, document.key, document.filename]}
+
+
+def _decode_document(value: object) -> Document | None:
+    """A kept reply's document (replies kept before documents existed have none)."""
+    if not isinstance(value, list) or len(value) != 3:
+        return None
+    kind, key, filename = (str(part) for part in value)
+    return Document(kind, key, filename)

@@ -14,15 +14,27 @@ class Button:
 
 
 @dataclass(frozen=True)
+class Document:
+    """A file the bot sends with a reply, named rather than carried: the flows say which
+    (``kind`` "poster", ``key`` the centre's slug); the bot renders it when it sends."""
+
+    kind: str
+    key: str
+    filename: str
+
+
+@dataclass(frozen=True)
 class Reply:
     """A message. ``buttons`` are rows; ``replace`` says the reply may take the place of the
     message whose button was tapped (a channel that can edit messages does so).
-    ``rtl`` marks text in a right-to-left language, for channels that need to know."""
+    ``rtl`` marks text in a right-to-left language, for channels that need to know.
+    ``document`` goes with the text (a new message, never an edit)."""
 
     text: str
     buttons: tuple[tuple[Button, ...], ...] = ()
     replace: bool = False
     rtl: bool = False
+    document: Document | None = None
 
 
 @dataclass(frozen=True)

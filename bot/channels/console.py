@@ -9,11 +9,13 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import TextIO
 
 from bot.channels.base import Delivery, Sent
+from bot.documents import DocumentError, Documents
 from flows.events import Address, Choice, Event, Incoming, Start, from_text
-from flows.replies import Reply
+from flows.replies import Document, Reply
 
 CHANNEL = "console"
 ADDRESS = Address(CHANNEL, "local")
@@ -41,6 +43,11 @@ def parse(line: str, payloads: list[str]) -> Event | None:
     return from_text(text)
 
 
+def _write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+
+
 def language_from_environment() -> str | None:
     value = os.environ.get("LC_ALL") or os.environ.get("LANG") or ""
     code = value.split(".")[0]
@@ -55,14 +62,31 @@ class ConsoleChannel:
         self.stdin = stdin
         self.stdout = stdout
         self.payloads: list[str] = []
+        self.documents: Documents | None = None  # given by build_app
 
     async def send(self, delivery: Delivery) -> Sent:
         text, payloads = render(delivery.reply)
         if payloads:
             self.payloads = payloads
+        document = delivery.reply.document
+        if document is not None:
+            self.stdout.write("\n" + await self._save(document) + "\n")
         self.stdout.write("\n" + text + "\n")
         self.stdout.flush()
         return Sent.success()
+
+    async def _save(self, document: Document) -> str:
+        """A terminal cannot show a file: it is written to the documents folder instead."""
+        if self.documents is None:
+            return f"(a document: {document.filename})"
+        try:
+            file = await self.documents.get(document)
+        except DocumentError as error:
+            return f"The document could not be made: {error}"
+        folder = self.documents.folder
+        path = (folder / file.filename).absolute()
+        await asyncio.to_thread(_write, path, file.data)
+        return f"Document saved: {path}"
 
     async def run(
         self,

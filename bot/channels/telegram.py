@@ -34,13 +34,15 @@ from telegram.error import (
 from telegram.request import HTTPXRequest
 
 from bot.channels.base import Delivery, Receive, Sent, TooLarge, read_body, refuse, split_text
+from bot.documents import DocumentError, Documents
 from flows.events import Address, Choice, Event, Incoming, Unsubscribed, Unsupported, from_text
-from flows.replies import Reply
+from flows.replies import Document, Reply
 
 log = logging.getLogger(__name__)
 
 CHANNEL = "telegram"
 TEXT_LIMIT = 4096
+CAPTION_LIMIT = 1024
 UPDATE_TYPES = ["message", "callback_query", "my_chat_member"]
 # Message fields that mean "something that is not text", in the order they are checked.
 NON_TEXT = (
@@ -135,6 +137,11 @@ def _seconds(error: RetryAfter) -> float:
     return float(str(error.retry_after).split()[0]) if error.retry_after else 1.0
 
 
+def _utf16_length(text: str) -> int:
+    """Length as Telegram counts it (emoji take two)."""
+    return len(text.encode("utf-16-le")) // 2
+
+
 UpdateHandler = Callable[[Parsed], Awaitable[object]]
 
 
@@ -149,8 +156,10 @@ class TelegramChannel:
         rate_limit: float = 30.0,
         poll_timeout: int = 25,
         webhook_secret: str | None = None,
+        documents: Documents | None = None,
     ) -> None:
         self.rate_limit: float | None = rate_limit
+        self.documents = documents  # renders the files replies name (the poster)
         self.poll_timeout = poll_timeout
         # Set: updates come by webhook, with this secret in each call. None: long polling.
         self.webhook_secret = webhook_secret
@@ -186,6 +195,10 @@ class TelegramChannel:
 
     async def send(self, delivery: Delivery) -> Sent:
         try:
+            document = delivery.reply.document
+            if document is not None and self.documents is not None:
+                await self._send_document(int(delivery.address.user_key), delivery.reply, document)
+                return Sent.success()
             messages = render(delivery.reply)
             if delivery.edit and len(messages) == 1:
                 chat_id, message_id = (int(x) for x in delivery.edit.split(":"))
@@ -206,6 +219,30 @@ class TelegramChannel:
             return Sent.failed(error.message)
         except (TimeoutError, NetworkError) as error:
             return Sent.failed(str(error), retry=True)
+
+    async def _send_document(self, chat: int, reply: Reply, document: Document) -> None:
+        """The file with the reply's text as its caption (or, when the text is longer than a
+        caption may be, the text first); the buttons go with the file, the last message."""
+        assert self.documents is not None
+        messages = render(reply)
+        try:
+            file = await self.documents.get(document)
+        except DocumentError as error:  # the text still goes, so the person is not left waiting
+            log.error(
+                "telegram: the %s %r could not be made: %s", document.kind, document.key, error
+            )
+            for text, markup in messages:
+                await self.bot.send_message(chat, text, reply_markup=markup)
+            return
+        markup = messages[-1][1]
+        caption: str | None = reply.text
+        if _utf16_length(reply.text) > CAPTION_LIMIT:
+            for text, _ in messages:
+                await self.bot.send_message(chat, text)
+            caption = None
+        await self.bot.send_document(
+            chat, file.data, filename=file.filename, caption=caption or None, reply_markup=markup
+        )
 
     async def _edit(
         self, chat: int, message_id: int, text: str, markup: InlineKeyboardMarkup | None

@@ -33,6 +33,7 @@ from viberbot.api.viber_requests import (
 )
 
 from bot.channels.base import Delivery, Receive, Sent, TooLarge, read_body, refuse, split_text
+from bot.documents import DocumentError, Documents, FileLinks, file_route
 from flows import payloads
 from flows.events import (
     Address,
@@ -45,7 +46,7 @@ from flows.events import (
     Unsupported,
     from_text,
 )
-from flows.replies import Reply
+from flows.replies import Document, Reply
 
 log = logging.getLogger(__name__)
 
@@ -217,8 +218,13 @@ class ViberChannel:
         billing: Billing | None = None,
         client: httpx.AsyncClient | None = None,
         is_button: Callable[[str], bool] = looks_like_button,
+        documents: Documents | None = None,
+        files: FileLinks | None = None,
     ) -> None:
         self.token = token
+        # Viber fetches files from a URL: documents are served at signed ``files`` links.
+        self.documents = documents
+        self.files = files
         self.is_button = is_button  # the router's: typed "OK" is text, not a forged button
         self.api_url = api_url.rstrip("/")
         self.sender = {"name": bot_name[:28]}
@@ -274,7 +280,10 @@ class ViberChannel:
                 receive.submit(parsed.incoming)
             return JSONResponse({})
 
-        return [Route("/viber", webhook, methods=["POST"])]
+        routes = [Route("/viber", webhook, methods=["POST"])]
+        if self.documents is not None and self.files is not None:
+            routes.append(file_route(self.documents, self.files))
+        return routes
 
     async def register_webhook(self, public_url: str) -> None:
         await self.set_webhook(f"{public_url}/viber")
@@ -330,7 +339,11 @@ class ViberChannel:
         if bot_initiated is None:
             return Sent.failed(CAPPED)
         receiver = delivery.address.user_key
-        for message in render(delivery.reply, self.sender):
+        messages = render(delivery.reply, self.sender)
+        if delivery.reply.document is not None:
+            file = await self._file_message(delivery.reply.document)
+            messages = [file, *messages] if file is not None else messages
+        for message in messages:
             try:
                 data = await self._call("send_message", {"receiver": receiver, **message})
             except (httpx.HTTPError, ValueError) as error:
@@ -340,6 +353,26 @@ class ViberChannel:
                 return _refused(data)
             await self._record([bot_initiated], data)
         return Sent.success()
+
+    async def _file_message(self, document: Document) -> dict[str, Any] | None:
+        """A ``file`` message whose URL serves the document (rendered now, to know its
+        size); None when documents are not served here or it cannot be made (the text
+        still goes)."""
+        if self.documents is None or self.files is None:
+            return None
+        try:
+            file = await self.documents.get(document)
+            url = self.files.url(document)
+        except DocumentError as error:
+            log.error("viber: the %s %r could not be made: %s", document.kind, document.key, error)
+            return None
+        return {
+            "type": "file",
+            "media": url,
+            "size": len(file.data),
+            "file_name": file.filename,
+            "sender": self.sender,
+        }
 
     async def send_batch(self, deliveries: Sequence[Delivery]) -> list[Sent]:
         """One broadcast_message call per part of the (shared) reply, for ≤ 300 receivers.

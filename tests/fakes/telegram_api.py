@@ -16,14 +16,18 @@ successes and failures it would meet in production:
   entities the way Telegram does it (and rejected when the HTML is broken);
   ``deleteMessage``, ``sendChatAction``, ``answerCallbackQuery`` (once per query),
   ``getMe``, ``setMyCommands``/``getMyCommands``/``deleteMyCommands``;
+* ``sendDocument`` with a multipart upload: the file's name, size and bytes are kept
+  (:attr:`FakeTelegram.uploads`), the caption is checked (at most 1024 characters) and the
+  message carries a ``document`` as Telegram's does;
 * flood control (a sliding window answering 429 with ``retry_after``), users who
   block the bot (403), and failures injected with :meth:`FakeTelegram.fail_next`;
 * simulated people who send text, stickers, photos, voice notes and locations and
   tap inline buttons, producing updates of the real Bot API shapes.
 
 What it does not fake: groups, channels, inline mode, payments and business
-features; files (nothing can be uploaded or downloaded, so ``sendPhoto`` and friends
-answer 404 like any unknown method); Markdown and MarkdownV2 (such text is stored as
+features; files other than documents (``sendPhoto`` and friends answer 404 like any
+unknown method; a document cannot be sent again by its file_id or from a URL, and nothing
+can be downloaded); Markdown and MarkdownV2 (such text is stored as
 sent, unchecked); automatic detection of URLs, mentions and commands in the bot's
 text; Telegram's per-chat and per-group flood limits; the 48-hour editing window and
 the deadline for answering a callback query; inline messages (``inline_message_id``);
@@ -41,6 +45,7 @@ import contextlib
 import copy
 import json
 import math
+import mimetypes
 import re
 import time
 from collections import deque
@@ -62,13 +67,17 @@ Handler = Callable[[JSON], Awaitable[Any]]
 
 DEFAULT_TOKEN = "123456:TEST-token"
 MAX_TEXT_LENGTH = 4096
+MAX_CAPTION_LENGTH = 1024
+MAX_UPLOAD_BYTES = 50 * 1024 * 1024  # what a bot may upload
 MAX_CALLBACK_DATA_BYTES = 64
 MAX_CALLBACK_ANSWER_LENGTH = 200
 MAX_UPDATES_PER_CALL = 100
 MAX_COMMANDS = 100
 
 # Flood control counts every message the bot sends or edits, like the real API does.
-SENDS = frozenset({"sendMessage", "editMessageText", "editMessageReplyMarkup"})
+SENDS = frozenset({"sendMessage", "sendDocument", "editMessageText", "editMessageReplyMarkup"})
+# Where a call's uploaded files reach its handler (never a Bot API parameter name).
+_UPLOADS = "__uploads__"
 
 # Telegram leaves these out when allowed_updates was never set, or was set to [].
 _OPT_IN_UPDATES = frozenset({"chat_member", "message_reaction", "message_reaction_count"})
@@ -163,6 +172,21 @@ class _Chat:
         return [v[-1] for mid, v in self.versions.items() if mid not in self.deleted]
 
 
+@dataclass(frozen=True)
+class Upload:
+    """A document the bot uploaded with sendDocument, as the fake received it."""
+
+    chat_id: int
+    message_id: int
+    filename: str
+    mime_type: str
+    data: bytes
+
+    @property
+    def size(self) -> int:
+        return len(self.data)
+
+
 @dataclass
 class _Poll:
     """A getUpdates request that is waiting for an update."""
@@ -221,8 +245,9 @@ _DISPOSITION_FILENAME = re.compile(r'(?:^|;)\s*filename="([^"]*)"', re.IGNORECAS
 _BOUNDARY = re.compile(r'boundary="?([^";]+)"?', re.IGNORECASE)
 
 
-async def _read_params(request: Request) -> JSON:
-    """All parameters of a call, from the query string and the body, as they were sent."""
+async def _read_params(request: Request, uploads: dict[str, bytes] | None = None) -> JSON:
+    """All parameters of a call, from the query string and the body, as they were sent;
+    the bytes of uploaded files go to ``uploads`` (by parameter name)."""
     params: JSON = dict(parse_qsl(request.url.query, keep_blank_values=True))
     body = await request.body()
     if not body:
@@ -240,7 +265,7 @@ async def _read_params(request: Request) -> JSON:
     elif mime == "application/x-www-form-urlencoded":
         params.update(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
     elif mime == "multipart/form-data":
-        params.update(_parse_multipart(body, content_type))
+        params.update(_parse_multipart(body, content_type, uploads))
     return params
 
 
@@ -254,8 +279,11 @@ async def _forever() -> None:
     await asyncio.Event().wait()
 
 
-def _parse_multipart(body: bytes, content_type: str) -> JSON:
-    """Fields of a multipart/form-data body; file parts become {"filename", "size"}.
+def _parse_multipart(
+    body: bytes, content_type: str, uploads: dict[str, bytes] | None = None
+) -> JSON:
+    """Fields of a multipart/form-data body; file parts become {"filename", "size"} (their
+    bytes go to ``uploads``, when given).
 
     Written by hand because Starlette's form parser needs python-multipart, which the
     project does not depend on.
@@ -279,8 +307,9 @@ def _parse_multipart(body: bytes, content_type: str) -> JSON:
             continue
         filename = _DISPOSITION_FILENAME.search(disposition)
         if filename is not None:
-            # Files are not kept: the fake does not implement media methods.
             params[name.group(1)] = {"filename": filename.group(1), "size": len(content)}
+            if uploads is not None:
+                uploads[name.group(1)] = content
         else:
             params[name.group(1)] = content.decode("utf-8", "replace")
     return params
@@ -501,6 +530,43 @@ def _message_text(params: JSON) -> tuple[str, list[JSON]]:
     return text, entities
 
 
+def _uploaded_document(params: JSON) -> tuple[str, bytes]:
+    """The name and bytes of the file uploaded as ``document``, or Telegram's error."""
+    value = params.get("document")
+    data = params.get(_UPLOADS, {}).get("document")
+    if isinstance(value, str) and value:
+        # A file_id or an HTTP URL: the fake keeps no files to send again.
+        raise _bad_request("wrong remote file identifier specified: can't unserialize it")
+    if not isinstance(value, dict) or data is None:
+        raise _bad_request("there is no document in the request")
+    if not data:
+        raise _bad_request("file must be non-empty")
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise ApiError(413, "Request Entity Too Large")
+    return str(value.get("filename") or "document"), data
+
+
+def _caption(params: JSON) -> tuple[str, list[JSON]]:
+    """A media message's caption and its entities (both may be empty)."""
+    caption = params.get("caption")
+    if caption is None or caption == "":
+        return "", []
+    as_text = {
+        "text": caption,
+        "entities": params.get("caption_entities"),
+        "parse_mode": params.get("parse_mode"),
+    }
+    try:
+        text, entities = _message_text({k: v for k, v in as_text.items() if v is not None})
+    except ApiError as error:
+        if "too long" not in error.description:
+            raise
+        raise _bad_request("message caption is too long") from None
+    if len(text) > MAX_CAPTION_LENGTH:
+        raise _bad_request("message caption is too long")
+    return text, entities
+
+
 # --------------------------------------------------------------------------------------
 # Keyboards
 
@@ -670,6 +736,7 @@ class FakeTelegram:
         self.sent_count = 0  # accepted sendMessage + edits ("sends")
         self.send_delay = 0.0  # seconds each send takes: a slow platform
         self.too_many_requests = 0  # sends refused by the rate limit
+        self.uploads: list[Upload] = []  # documents received by sendDocument, oldest first
 
         self._users: dict[int, FakeUser] = {}
         self._chats: dict[int, _Chat] = {}
@@ -698,6 +765,7 @@ class FakeTelegram:
             "getMyCommands": self._get_my_commands,
             "deleteMyCommands": self._delete_my_commands,
             "sendMessage": self._send_message,
+            "sendDocument": self._send_document,
             "editMessageText": self._edit_message_text,
             "editMessageReplyMarkup": self._edit_message_reply_markup,
             "deleteMessage": self._delete_message,
@@ -763,7 +831,8 @@ class FakeTelegram:
         if busy:
             self._in_flight += 1
         try:
-            params = await self._record_call(request, name)
+            uploads: dict[str, bytes] = {}
+            params = await self._record_call(request, name, uploads)
             if request.path_params["token"] != self.token:
                 raise ApiError(401, "Unauthorized")
             if handler is None:
@@ -777,7 +846,7 @@ class FakeTelegram:
                 # A long poll also watches its connection, to stop waiting for a bot that left.
                 result = await self._get_updates(params, request)
             else:
-                result = await handler(params)
+                result = await handler({**params, _UPLOADS: uploads} if uploads else params)
         except ApiError as error:
             self.errors.append((name, error.code, error.description))
             return JSONResponse(error.body(), status_code=error.code)
@@ -787,10 +856,12 @@ class FakeTelegram:
                 self._touch()
         return JSONResponse({"ok": True, "result": result})
 
-    async def _record_call(self, request: Request, name: str) -> JSON:
+    async def _record_call(
+        self, request: Request, name: str, uploads: dict[str, bytes] | None = None
+    ) -> JSON:
         """Parse and normalise the parameters; every call is recorded, even a broken one."""
         try:
-            raw = await _read_params(request)
+            raw = await _read_params(request, uploads)
         except ApiError:
             self.calls.append((name, {}))
             raise
@@ -1026,6 +1097,37 @@ class FakeTelegram:
         self._record_send()
         return message
 
+    async def _send_document(self, params: JSON) -> JSON:
+        chat = self._target_chat(params)
+        filename, data = _uploaded_document(params)
+        caption, entities = _caption(params)
+        inline_markup, reply_keyboard = _reply_markup(params, inline_only=False)
+        mime = mimetypes.guess_type(filename)[0] or "application/octet-stream"
+        message: JSON = {
+            "message_id": chat.next_message_id(),
+            "from": self.bot_user,
+            "chat": _chat_json(chat.user),
+            "date": _now(),
+            "document": {
+                "file_name": filename,
+                "mime_type": mime,
+                **self._file_ids("BQAC"),
+                "file_size": len(data),
+            },
+        }
+        if caption:
+            message["caption"] = caption
+        if entities:
+            message["caption_entities"] = entities
+        if inline_markup is not None:
+            message["reply_markup"] = inline_markup
+        if reply_keyboard is not None:
+            chat.reply_keyboard = reply_keyboard if "keyboard" in reply_keyboard else None
+        chat.versions[message["message_id"]] = [message]
+        self.uploads.append(Upload(chat.user.id, message["message_id"], filename, mime, data))
+        self._record_send()
+        return message
+
     def _message_to_edit(self, params: JSON) -> tuple[_Chat, JSON]:
         if "inline_message_id" in params and "chat_id" not in params:
             raise _bad_request("inline messages are not supported by the fake")
@@ -1047,6 +1149,8 @@ class FakeTelegram:
 
     async def _edit_message_text(self, params: JSON) -> JSON:
         chat, old = self._message_to_edit(params)
+        if "text" not in old:
+            raise _bad_request("there is no text in the message to edit")
         text, entities = _message_text(params)
         inline_markup, _ = _reply_markup(params, inline_only=True)
         new = {k: v for k, v in old.items() if k not in ("entities", "reply_markup")}
@@ -1369,6 +1473,11 @@ class FakeTelegram:
 
     def texts(self, user: FakeUser | int) -> list[str]:
         return [str(m.get("text", "")) for m in self._chat_of(user).current_messages()]
+
+    def documents(self, user: FakeUser | int) -> list[Upload]:
+        """The documents the bot sent to the user, oldest first."""
+        chat_id = self._chat_of(user).user.id
+        return [upload for upload in self.uploads if upload.chat_id == chat_id]
 
     def calls_to(self, method: str) -> int:
         """How many calls of one Bot API method arrived (broken ones included)."""

@@ -11,8 +11,10 @@ Viber does. What it fakes:
   name or avatar, as the current API documents); ``{"url": ""}`` removes the webhook;
 * ``send_message`` and ``broadcast_message`` of type ``text`` with the real limits (text of at
   most 7000 characters, sender name of at most 28, 300 receivers, 30 kB of JSON) and keyboard
-  validation; subscription rules (5 for unknown receivers, 6 for unsubscribed ones);
-  ``get_account_info``;
+  validation; messages of type ``file`` (``media`` an http(s) URL, ``size`` in bytes up to
+  50 MB, ``file_name`` of at most 256 characters and not a forbidden kind such as ``.exe``),
+  which the fake does not download (a test fetches ``media`` itself); subscription rules
+  (5 for unknown receivers, 6 for unsubscribed ones); ``get_account_info``;
 * errors as HTTP 200 with ``status`` != 0, the auth token (header ``X-Viber-Auth-Token``, or
   ``auth_token`` in the body as the official Python SDK sends it), a sliding-window rate limit
   (status 12) and failures injected with :meth:`FakeViber.fail_next`;
@@ -20,7 +22,8 @@ Viber does. What it fakes:
   keyboard buttons, share pictures, stickers, contacts, locations and files, subscribe and
   unsubscribe, plus delivery receipts and Viber's retries (:meth:`FakeViber.replay_last`).
 
-What it does not fake: message types other than ``text`` sent by the bot (status 3), rich
+What it does not fake: message types other than ``text`` and ``file`` sent by the bot
+(status 3), downloading a file's ``media`` (Viber fetches it, once, soon after), rich
 media, carousels, ``post``, ``get_user_details`` and ``get_online`` (HTTP 404); the rule that a
 webhook must be set before sending; ``min_api_version`` against the user's app version; the
 HTTPS-only rule for webhook URLs (``http://127.0.0.1`` is accepted so tests can run a local
@@ -65,6 +68,11 @@ MAX_TRACKING_DATA = 4096
 MAX_BUTTONS = 24
 MAX_BROADCAST = 300
 MAX_REQUEST_BYTES = 30 * 1024  # "the maximum JSON for all API requests is 30kb"
+MAX_FILE_BYTES = 50 * 1024 * 1024
+MAX_FILE_NAME = 256
+MAX_MEDIA_URL = 2000
+# Kinds of file Viber refuses to pass on (a few of its list).
+FORBIDDEN_FILES = frozenset({"exe", "bat", "cmd", "com", "msi", "vbs", "scr", "jar", "apk"})
 SIGNATURE_HEADER = "X-Viber-Content-Signature"
 
 STATUS_MESSAGES = {
@@ -89,6 +97,7 @@ EVENT_TYPES = ("delivered", "seen", "failed", "subscribed", "unsubscribed", "con
 _MANDATORY_EVENTS = frozenset({"webhook", "message", "subscribed", "unsubscribed"})
 _ACTION_TYPES = frozenset({"reply", "open-url", "location-picker", "share-phone", "none"})
 _WEBHOOK_URL = re.compile(r"^https?://[^\s/]+")
+_MEDIA_URL = re.compile(r"^https?://[^\s/]+/\S*$")
 _TAG = re.compile(r"<[^>]*>")
 
 
@@ -146,13 +155,12 @@ def _check_message(body: JSON) -> JSON:
         raise _bad("sender.avatar must be a string")
     if "type" not in body:
         raise _missing("type")
-    if body["type"] != "text":
+    if body["type"] == "file":
+        content = _check_file(body)
+    elif body["type"] == "text":
+        content = {"text": _check_text(body)}
+    else:
         raise _bad(f"message type {body['type']!r} is not supported by this fake")
-    text = body.get("text")
-    if not text:
-        raise _missing("text")
-    if not isinstance(text, str) or len(text) > MAX_TEXT_LENGTH:
-        raise _bad(f"text must be a string of at most {MAX_TEXT_LENGTH} characters")
     tracking = body.get("tracking_data")
     if tracking is not None and (
         not isinstance(tracking, str) or len(tracking) > MAX_TRACKING_DATA
@@ -164,7 +172,35 @@ def _check_message(body: JSON) -> JSON:
     keyboard = body.get("keyboard")
     if keyboard is not None:
         _check_keyboard(keyboard)
-    return {"text": text, "keyboard": copy.deepcopy(keyboard), "tracking_data": tracking}
+    return {**content, "keyboard": copy.deepcopy(keyboard), "tracking_data": tracking}
+
+
+def _check_text(body: JSON) -> str:
+    text = body.get("text")
+    if not text:
+        raise _missing("text")
+    if not isinstance(text, str) or len(text) > MAX_TEXT_LENGTH:
+        raise _bad(f"text must be a string of at most {MAX_TEXT_LENGTH} characters")
+    return text
+
+
+def _check_file(body: JSON) -> JSON:
+    """A ``file`` message: where Viber will fetch it, how big it is, what it is called."""
+    for name in ("media", "size", "file_name"):
+        if body.get(name) in (None, ""):
+            raise _missing(name)
+    media, size, name = body["media"], body["size"], body["file_name"]
+    if not isinstance(media, str) or len(media) > MAX_MEDIA_URL or not _MEDIA_URL.match(media):
+        raise _bad("media must be an http(s) URL of a file")
+    if not isinstance(size, int) or isinstance(size, bool) or not 0 < size <= MAX_FILE_BYTES:
+        raise _bad(f"size must be a number of bytes, 1..{MAX_FILE_BYTES}")
+    if not isinstance(name, str) or len(name) > MAX_FILE_NAME:
+        raise _bad(f"file_name must be a string of at most {MAX_FILE_NAME} characters")
+    if name.rpartition(".")[2].lower() in FORBIDDEN_FILES:
+        raise _bad(f"files like {name!r} cannot be sent")
+    if "text" in body:
+        raise _bad("a file message has no text")
+    return {"type": "file", "media": media, "size": size, "file_name": name}
 
 
 def _check_keyboard(keyboard: Any) -> None:
@@ -644,7 +680,7 @@ class FakeViber:
         chat = self._chat_of(user)
         with_keyboard = [m for m in chat.messages if m.get("keyboard")]
         if not with_keyboard:
-            texts = [m["text"] for m in chat.messages]
+            texts = [m.get("text", "") for m in chat.messages]
             raise AssertionError(f"no bot message with a keyboard for {chat.user.id}; {texts}")
         button = _find_button(with_keyboard[-1]["keyboard"]["Buttons"], label)
         action = button.get("ActionType", "reply")
@@ -765,7 +801,12 @@ class FakeViber:
         return messages[-1]
 
     def texts(self, user: FakeViberUser | str) -> list[str]:
-        return [str(m["text"]) for m in self._chat_of(user).messages]
+        """The text of each bot message ("" for a file)."""
+        return [str(m.get("text", "")) for m in self._chat_of(user).messages]
+
+    def files(self, user: FakeViberUser | str) -> list[JSON]:
+        """The bot's ``file`` messages in the chat, oldest first."""
+        return [m for m in self.messages(user) if m.get("type") == "file"]
 
     @staticmethod
     def buttons(message: JSON) -> list[tuple[str, str]]:

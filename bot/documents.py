@@ -1,0 +1,191 @@
+"""Documents the bot sends with a reply (the centre's poster), rendered when they are sent.
+
+The flows only name a document (:class:`flows.replies.Document`); :class:`Documents` renders
+it from the database and keeps the result a few minutes, so a staff member who taps twice
+or a platform that fetches the file right after the message costs one rendering.
+
+Telegram takes the file as an upload. Viber does not: its ``file`` message carries a URL
+that Viber's servers fetch. :class:`FileLinks` makes that URL: ``/files/<token>`` under
+PUBLIC_URL, where the token names the document and an expiry one hour ahead, signed with a
+key derived from the data key (HMAC, compared in constant time). Anything else is 404.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import hmac
+import logging
+import re
+import threading
+import time
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import NamedTuple, Protocol, runtime_checkable
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from flows.clock import Clock
+from flows.i18n import Catalogs
+from flows.links import Links
+from flows.replies import Document
+from storage import queries as q
+from storage.db import Database
+
+log = logging.getLogger(__name__)
+
+CACHE_SECONDS = 300.0
+LINK_LIFETIME = timedelta(hours=1)
+_NAME = re.compile(r"^[a-z0-9-]{1,64}$")
+
+
+class File(NamedTuple):
+    filename: str
+    data: bytes
+    mime: str
+
+
+class DocumentError(RuntimeError):
+    """A document that cannot be made (an unknown kind, a centre gone, no font...)."""
+
+
+class Documents:
+    """Renders the documents replies name; thread-safe; results kept :data:`CACHE_SECONDS`."""
+
+    def __init__(
+        self,
+        database: Database,
+        catalogs: Catalogs,
+        *,
+        viber_uri: str | None,
+        font: Path | None,
+        folder: Path,
+        cache_seconds: float = CACHE_SECONDS,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.database = database
+        self.catalogs = catalogs
+        self.viber_uri = viber_uri
+        self.font = font
+        self.folder = folder  # where a channel without uploads (the terminal) saves them
+        self.cache_seconds = cache_seconds
+        self._monotonic = monotonic
+        self._cache: dict[tuple[str, str], tuple[float, File]] = {}
+        self._lock = threading.Lock()
+        self.renders = 0  # how many documents were rendered (the rest came from the cache)
+
+    async def get(self, document: Document) -> File:
+        """The file, rendered in a worker thread (a page takes a second of CPU)."""
+        return await asyncio.to_thread(self.render, document)
+
+    def render(self, document: Document) -> File:
+        key = (document.kind, document.key)
+        with self._lock:  # one rendering at a time: they are rare, and each is cached
+            kept = self._cache.get(key)
+            if kept is not None and kept[0] > self._monotonic():
+                file = kept[1]
+            else:
+                file = self._render(document)
+                self.renders += 1
+                self._cache[key] = (self._monotonic() + self.cache_seconds, file)
+        if document.filename and document.filename != file.filename:
+            return file._replace(filename=document.filename)
+        return file
+
+    def _render(self, document: Document) -> File:
+        if document.kind != "poster":
+            raise DocumentError(f"unknown kind of document {document.kind!r}")
+        from bot import poster  # Pillow and segno load when the first poster is made
+
+        try:
+            fonts = poster.Fonts.find(self.font)
+            with self.database.session() as db:
+                centre = q.centre_by_slug(db, document.key)
+                if centre is None:
+                    raise DocumentError(f"no centre {document.key!r}")
+                links = Links(q.remembered_username(db, "telegram"), self.viber_uri)
+                content = poster.centre_poster(
+                    db, centre, links=links, catalogs=self.catalogs, fonts=fonts
+                )
+            data = poster.encode(poster.render(content, fonts), "pdf")
+        except (poster.PosterError, OSError, ValueError) as error:  # a font Pillow cannot read
+            raise DocumentError(str(error)) from error
+        return File(f"poster-{document.key}.pdf", data, "application/pdf")
+
+
+@runtime_checkable
+class SendsDocuments(Protocol):
+    """A channel that sends documents once it is given the service (``build_app`` does)."""
+
+    documents: Documents | None
+
+
+class FileLinks:
+    """Short-lived signed addresses of documents, for platforms that fetch files by URL."""
+
+    def __init__(
+        self,
+        secret: str,
+        public_url: str,
+        clock: Clock,
+        lifetime: timedelta = LINK_LIFETIME,
+    ) -> None:
+        self._key = secret.encode()
+        self.public_url = public_url.rstrip("/")
+        self.clock = clock
+        self.lifetime = lifetime
+
+    def _signature(self, kind: str, key: str, expires: int) -> str:
+        message = f"{kind}\x00{key}\x00{expires}".encode()
+        digest = hmac.new(self._key, message, hashlib.sha256).digest()[:18]
+        return base64.urlsafe_b64encode(digest).decode("ascii")
+
+    def token(self, document: Document) -> str:
+        if not (_NAME.match(document.kind) and _NAME.match(document.key)):
+            raise DocumentError(f"cannot link to {document.kind!r} {document.key!r}")
+        expires = int((self.clock.now() + self.lifetime).timestamp())
+        signature = self._signature(document.kind, document.key, expires)
+        return f"{document.kind}.{document.key}.{expires}.{signature}"
+
+    def url(self, document: Document) -> str:
+        return f"{self.public_url}/files/{self.token(document)}"
+
+    def open(self, token: str) -> Document | None:
+        """The document a token names, if its signature is ours and it has not expired."""
+        parts = token.split(".")
+        if len(parts) != 4 or len(token) > 200:
+            return None
+        kind, key, expires, signature = parts
+        if not (_NAME.match(kind) and _NAME.match(key) and expires.isdigit()):
+            return None
+        expected = self._signature(kind, key, int(expires))
+        if not hmac.compare_digest(expected.encode(), signature.encode()):
+            return None
+        if int(expires) <= self.clock.now().timestamp():
+            return None
+        return Document(kind, key, "")
+
+
+def file_route(documents: Documents, links: FileLinks) -> Route:
+    """``GET /files/<token>``: the document a valid token names; 404 for anything else."""
+
+    async def serve(request: Request) -> Response:
+        document = links.open(str(request.path_params["token"]))
+        if document is None:
+            return Response(status_code=404)
+        try:
+            file = await documents.get(document)
+        except DocumentError as error:
+            log.warning("files: %s", error)
+            return Response(status_code=404)
+        headers = {
+            "content-disposition": f'attachment; filename="{file.filename}"',
+            "cache-control": "private, max-age=600",
+        }
+        return Response(file.data, media_type=file.mime, headers=headers)
+
+    return Route("/files/{token}", serve, methods=["GET"])
