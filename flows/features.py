@@ -5,7 +5,17 @@ Adding a feature is one module under ``flows/`` and one line here.
 
 from __future__ import annotations
 
-from flows import account, booking, home, onboarding, privacy, staff
+from flows import (
+    account,
+    announce,
+    booking,
+    home,
+    onboarding,
+    posters,
+    privacy,
+    staff,
+    staff_sessions,
+)
 from flows.router import Feature, Router
 
 FEATURES: tuple[Feature, ...] = (
@@ -15,6 +25,9 @@ FEATURES: tuple[Feature, ...] = (
     account.feature,
     privacy.feature,
     staff.feature,
+    announce.feature,
+    staff_sessions.feature,
+    posters.feature,
 )
 
 

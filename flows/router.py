@@ -230,6 +230,7 @@ class Feature:
         self.actions: list[Action] = []
         self.commands: list[Command] = []
         self.text_handlers: dict[str, TextHandler] = {}
+        self.text_limits: dict[str, int] = {}
         self.menu: list[MenuEntry] = []
         self.start_handlers: dict[str, StartHandler] = {}
 
@@ -254,11 +255,16 @@ class Feature:
 
         return register
 
-    def on_text(self, state: str) -> Callable[[TextHandler], TextHandler]:
-        """Declare the handler of text typed while the person is in ``state``."""
+    def on_text(
+        self, state: str, *, longest: int | None = None
+    ) -> Callable[[TextHandler], TextHandler]:
+        """Declare the handler of text typed while the person is in ``state``; ``longest``
+        lets longer text than usual reach it (a notice), so it can say what is too long."""
 
         def register(handler: TextHandler) -> TextHandler:
             self.text_handlers[state] = handler
+            if longest is not None:
+                self.text_limits[state] = longest
             return handler
 
         return register
@@ -300,6 +306,7 @@ class Router:
         self.actions: dict[str, Action] = {}
         self.commands: dict[str, Command] = {}
         self.text_handlers: dict[str, TextHandler] = {}
+        self.text_limits: dict[str, int] = {}
         self.start_handlers: dict[str, StartHandler] = {}
         for feature in self.features:
             for action in feature.actions:
@@ -314,6 +321,7 @@ class Router:
                 if state in self.text_handlers:
                     raise RouterError(f"state {state!r} has two text handlers")
                 self.text_handlers[state] = handler
+            self.text_limits.update(feature.text_limits)
             for prefix, starter in feature.start_handlers.items():
                 if prefix in self.start_handlers:
                     raise RouterError(f"link prefix {prefix!r} is declared twice")

@@ -160,6 +160,7 @@ class LedgerKind(StrEnum):
     REMINDER = "reminder"
     FEEDBACK = "feedback"  # the invitation to give feedback after a session
     SEAT_OFFERED = "seat_offered"  # a seat freed up and went to the first person waiting
+    SEAT_LOST = "seat_lost"  # fewer seats: a booked person went back to the top of the waitlist
     SESSION_MOVED = "session_moved"
     SESSION_CANCELLED = "session_cancelled"
     BROADCAST = "broadcast"  # a notice from staff (see Broadcast); claimed by its own sender
@@ -321,6 +322,7 @@ class BroadcastAudience(StrEnum):
 
 
 class BroadcastState(StrEnum):
+    DRAFT = "draft"  # being written in the chat (flows/announce.py): no recipients, never sent
     SCHEDULED = "scheduled"  # written, with its recipients; waiting for ``send_at``
     SENDING = "sending"
     DONE = "done"

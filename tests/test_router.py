@@ -7,11 +7,11 @@ from __future__ import annotations
 import pytest
 
 from bot.app import App
-from flows import home
+from flows import home, staff
 from flows.conversation import Conversation
 from flows.features import FEATURES, build_router
 from flows.i18n import N_
-from flows.router import Feature, Int, Locale, Router, RouterError, Turn
+from flows.router import Arg, Feature, Int, Locale, Router, RouterError, Turn
 from flows.ui import make_reply
 from storage import queries as q
 from tests.dialogue import Resident
@@ -22,8 +22,16 @@ from tests.seeding import World, seed
 
 def test_every_action_is_made_and_parsed_by_its_declaration() -> None:
     router = build_router()
+
+    def sample(arg: Arg) -> object:
+        """A value the argument type accepts: an id, a language, an invitation code."""
+        for candidate in (1, "sr_Latn", staff.new_code()):
+            if arg(str(candidate)) is not None:
+                return candidate
+        raise AssertionError(f"no sample value for {arg}")
+
     for code, action in router.actions.items():
-        values = [1 if arg is Int else "sr_Latn" for arg in action.args]
+        values = [sample(arg) for arg in action.args]
         found = router.parse(action.data(*values))
         assert found is not None and found[0] is action, code
         assert found[1] == values
