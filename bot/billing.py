@@ -32,25 +32,38 @@ class ViberBilling:
 
     async def reserve(self, deliveries: Sequence[Delivery]) -> list[bool | None]:
         """Per delivery: True billable (taken from the allowance), False free (an answer, or
-        the person wrote in the last 24 h), None refused by the cap; one transaction."""
+        the person wrote in the last 24 h), None refused by the cap.
+
+        One transaction for the whole batch: one query for when its people last wrote, and
+        one conditional UPDATE taking all the billable ones from the allowance at once (at
+        the cap, the first ones in the batch get what is left)."""
         if not any(d.bot_initiated and d.person_id is not None for d in deliveries):
             return [False] * len(deliveries)  # answers to people who just wrote
 
         def work() -> list[bool | None]:
             now = self.clock.now()
-            verdicts: list[bool | None] = []
             with self.database.session() as db:
-                for delivery in deliveries:
-                    if not delivery.bot_initiated or delivery.person_id is None:
-                        verdicts.append(False)
-                        continue
-                    last = q.last_seen(db, delivery.person_id)
-                    if last is not None and now - last < FREE_WINDOW:
-                        verdicts.append(False)
-                    elif q.reserve_proactive(db, CHANNEL, month_of(now), self.cap):
-                        verdicts.append(True)
-                    else:
-                        verdicts.append(None)
+                seen = q.last_seen_many(
+                    db, [d.person_id for d in deliveries if d.person_id is not None]
+                )
+                billable = [
+                    d.bot_initiated
+                    and d.person_id is not None
+                    and not (d.person_id in seen and now - seen[d.person_id] < FREE_WINDOW)
+                    for d in deliveries
+                ]
+                granted = q.reserve_proactive_many(
+                    db, CHANNEL, month_of(now), self.cap, sum(billable)
+                )
+            verdicts: list[bool | None] = []
+            for is_billable in billable:
+                if not is_billable:
+                    verdicts.append(False)
+                elif granted > 0:
+                    granted -= 1
+                    verdicts.append(True)
+                else:
+                    verdicts.append(None)
             return verdicts
 
         return await asyncio.to_thread(work)

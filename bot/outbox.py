@@ -117,6 +117,11 @@ class TokenBucket:
         self._refill()
         return self.tokens >= self.burst
 
+    def until_full(self) -> float:
+        """Seconds until the bucket is full again (a new one would be the same from then)."""
+        self._refill()
+        return max(0.0, (self.burst - self.tokens) / self.rate)
+
 
 class Result(Enum):
     SENT = "sent"
@@ -282,8 +287,17 @@ class Outbox:
                         await self.on_unreachable(address)
         finally:
             chat.worker = None
-            if not chat.queue and chat.bucket.full:
-                self._chats.pop(address, None)
+            if not chat.queue:
+                self._forget_when_full(address, chat)
+
+    def _forget_when_full(self, address: Address, chat: _Chat) -> None:
+        """Forget an idle chat once its bucket has filled up again, so a broadcast to
+        100,000 people does not leave 100,000 chats behind."""
+        wait = chat.bucket.until_full()
+        if wait > 0.001:
+            asyncio.get_running_loop().call_later(wait, self._forget_when_full, address, chat)
+        elif self._chats.get(address) is chat and chat.worker is None and not chat.queue:
+            del self._chats[address]
 
     async def _send_one(
         self, channel: Channel, limit: SlidingWindow | None, item: _Item

@@ -8,6 +8,9 @@ Two kinds of sweep share one sender: the full sweep (every ``REMINDER_SWEEP_SECO
 looks for reminders and feedback invitations that fell due; the quick one (when this process
 just wrote an owed message, and every ``NOTIFY_INTERVAL`` for other processes' ones, such as
 ``workshopbot session cancel``) only claims what is owed.
+
+Notices to many (broadcasts) have their own loop beside those, woken the same way: a long
+broadcast never holds up the reminders and owed messages (see ``bot/broadcaster.py``).
 """
 
 from __future__ import annotations
@@ -20,9 +23,11 @@ from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from bot.broadcaster import Broadcaster
 from bot.channels.base import Delivery
 from bot.outbox import Outbox, Result
 from flows.ledger import Claimed, Ledger
+from storage import queries as q
 
 log = logging.getLogger(__name__)
 
@@ -107,10 +112,14 @@ class Scheduler:
         self,
         sender: LedgerSender,
         *,
+        broadcaster: Broadcaster | None = None,
         sweep_seconds: float = 30.0,
         notify_interval: float = 5.0,
     ) -> None:
         self.sender = sender
+        self.broadcaster = broadcaster
+        self._broadcasts: asyncio.Task[None] | None = None
+        self._broadcast_wake = asyncio.Event()
         self.sweep_seconds = sweep_seconds
         self.notify_interval = notify_interval
         self._scheduler: AsyncIOScheduler | None = None
@@ -118,8 +127,10 @@ class Scheduler:
         self._owed: asyncio.Task[None] | None = None
 
     def kick(self) -> None:
-        """Something owed was just written: claim it now rather than at the next interval."""
+        """Something owed (or a notice to send now) was just written: claim it now rather
+        than at the next interval."""
         self._wake.set()
+        self._broadcast_wake.set()
 
     def start(self) -> None:
         lease = self.sender.ledger.plan.lease.total_seconds()
@@ -136,6 +147,8 @@ class Scheduler:
         scheduler.start()
         self._scheduler = scheduler
         self._owed = asyncio.create_task(self._owed_loop())
+        if self.broadcaster is not None:
+            self._broadcasts = asyncio.create_task(self._broadcast_loop(self.broadcaster))
 
     async def _owed_loop(self) -> None:
         while True:
@@ -146,6 +159,18 @@ class Scheduler:
                 await self.sender.sweep(due=False, wait=True)
             except Exception:
                 log.exception("sending owed messages failed")
+
+    async def _broadcast_loop(self, broadcaster: Broadcaster) -> None:
+        """Notices due (or left half-sent by a process that died): beside the owed messages,
+        so a long broadcast never holds them up."""
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._broadcast_wake.wait(), self.notify_interval)
+            self._broadcast_wake.clear()
+            try:
+                await broadcaster.run_due()
+            except Exception:
+                log.exception("sending broadcasts failed")
 
     async def _sweep(self) -> None:
         try:
@@ -162,11 +187,18 @@ class Scheduler:
             log.exception("renewing leases failed")
 
     async def _forget(self) -> None:
-        """Webhook deliveries older than a week will not be retried any more: forget them."""
+        """Webhook deliveries older than a week will not be retried any more, and failed
+        invitation tries older than a day no longer count: forget both."""
         try:
             await asyncio.to_thread(self.sender.ledger.forget_deliveries, timedelta(days=7))
+            await asyncio.to_thread(self._forget_attempts, timedelta(days=1))
         except Exception:
-            log.exception("forgetting old webhook deliveries failed")
+            log.exception("forgetting old webhook deliveries or invitation tries failed")
+
+    def _forget_attempts(self, age: timedelta) -> int:
+        ledger = self.sender.ledger
+        with ledger.database.session() as db:
+            return q.forget_attempts(db, ledger.clock.now() - age)
 
     async def stop(self) -> None:
         """Stop the jobs and wait for any job in progress (a sweep is never left half-way
@@ -182,4 +214,8 @@ class Scheduler:
             self._owed.cancel()
             await asyncio.gather(self._owed, return_exceptions=True)
             self._owed = None
+        if self._broadcasts is not None:  # a broadcast half-sent is finished after its lease
+            self._broadcasts.cancel()
+            await asyncio.gather(self._broadcasts, return_exceptions=True)
+            self._broadcasts = None
         await self.sender.quiet()

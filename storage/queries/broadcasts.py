@@ -7,9 +7,11 @@ unique key (broadcast, person) means nobody is written twice.
 
 from __future__ import annotations
 
+from collections.abc import Collection
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import case, func, insert, literal
+from sqlalchemy import and_, bindparam, case, func, insert, literal, or_, update
 from sqlalchemy import select as sql_select
 from sqlmodel import Session, col, select
 
@@ -18,6 +20,7 @@ from storage.models import (
     BookingStatus,
     Broadcast,
     BroadcastAudience,
+    BroadcastState,
     LedgerEntry,
     LedgerKind,
     LedgerState,
@@ -26,9 +29,19 @@ from storage.models import (
 )
 
 __all__ = [
+    "Recipient",
     "audience_count",
     "broadcast_counts",
+    "claim_recipients",
+    "due_broadcasts",
     "fan_out",
+    "finish_broadcast",
+    "finish_recipients",
+    "pending_locales",
+    "recipient_views",
+    "release_broadcast",
+    "renew_broadcast",
+    "take_broadcast",
     "viber_billable",
 ]
 
@@ -133,3 +146,235 @@ def broadcast_counts(db: Session, broadcast_id: int) -> dict[str, int]:
         .group_by(col(LedgerEntry.state))
     ).all()
     return {str(state): int(n) for state, n in rows}
+
+
+# ---- sending ---------------------------------------------------------------------------------
+# One sender at a time per broadcast: it holds the broadcast's lease (renewed while it sends),
+# and claims its recipients in chunks with leases of their own. A sender that dies stops
+# renewing; once the lease has run out, the next one takes the broadcast over, and with it the
+# recipients that were in flight.
+
+_LIVE = (BroadcastState.SCHEDULED.value, BroadcastState.SENDING.value)
+_UNFINISHED = (LedgerState.PENDING.value, LedgerState.CLAIMED.value)
+
+
+def _lease_free(now: datetime, owner: str | None = None):  # type: ignore[no-untyped-def]
+    free = or_(col(Broadcast.lease_until).is_(None), col(Broadcast.lease_until) < now)
+    return free if owner is None else or_(free, col(Broadcast.owner) == owner)
+
+
+def due_broadcasts(db: Session, now: datetime, limit: int = 50) -> list[int]:
+    """Broadcasts to send now (scheduled or interrupted, due, nobody sending), oldest first."""
+    return [
+        int(bid)
+        for bid in db.exec(
+            select(Broadcast.id)
+            .where(
+                col(Broadcast.state).in_(_LIVE),
+                col(Broadcast.send_at) <= now,
+                _lease_free(now),
+            )
+            .order_by(col(Broadcast.send_at), col(Broadcast.id))
+            .limit(limit)
+        ).all()
+        if bid is not None
+    ]
+
+
+def take_broadcast(
+    db: Session, broadcast_id: int, *, owner: str, now: datetime, lease: timedelta
+) -> Broadcast | None:
+    """Become the one sender of a due broadcast (one conditional UPDATE: of two senders at
+    once, one wins); the broadcast as taken, or None. Its owner may take it again."""
+    result = db.execute(
+        update(Broadcast)
+        .where(
+            col(Broadcast.id) == broadcast_id,
+            col(Broadcast.state).in_(_LIVE),
+            col(Broadcast.send_at) <= now,
+            _lease_free(now, owner),
+        )
+        .values(
+            owner=owner,
+            lease_until=now + lease,
+            state=BroadcastState.SENDING,
+            started_at=func.coalesce(col(Broadcast.started_at), now),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if not getattr(result, "rowcount", 0):
+        return None
+    return db.exec(
+        select(Broadcast)
+        .where(col(Broadcast.id) == broadcast_id)
+        .execution_options(populate_existing=True)
+    ).one()
+
+
+def renew_broadcast(
+    db: Session, broadcast_id: int, *, owner: str, now: datetime, lease: timedelta
+) -> bool:
+    """Extend the sender's lease; False when the broadcast is no longer this sender's."""
+    result = db.execute(
+        update(Broadcast)
+        .where(
+            col(Broadcast.id) == broadcast_id,
+            col(Broadcast.owner) == owner,
+            col(Broadcast.state) == BroadcastState.SENDING,
+        )
+        .values(lease_until=now + lease)
+    )
+    return bool(getattr(result, "rowcount", 0))
+
+
+def release_broadcast(db: Session, broadcast_id: int, *, owner: str) -> None:
+    """Let any sender take the broadcast at once (this one sent what it could)."""
+    db.execute(
+        update(Broadcast)
+        .where(col(Broadcast.id) == broadcast_id, col(Broadcast.owner) == owner)
+        .values(lease_until=None)
+    )
+
+
+def _claimable(broadcast_id: int, now: datetime):  # type: ignore[no-untyped-def]
+    """A broadcast's recipients waiting to be sent: pending and due, or claimed by a sender
+    whose lease ran out (the ones in flight when it died)."""
+    return [
+        col(LedgerEntry.broadcast_id) == broadcast_id,
+        or_(
+            and_(
+                col(LedgerEntry.state) == LedgerState.PENDING,
+                or_(col(LedgerEntry.due_at).is_(None), col(LedgerEntry.due_at) <= now),
+            ),
+            and_(col(LedgerEntry.state) == LedgerState.CLAIMED, col(LedgerEntry.lease_until) < now),
+        ),
+    ]
+
+
+def pending_locales(db: Session, broadcast_id: int, now: datetime, channel: str) -> list[str]:
+    """The languages of the recipients on ``channel`` still to be sent (one message per
+    language: a platform that sends one message to many takes them language by language)."""
+    rows = db.exec(
+        select(Person.locale)
+        .join(LedgerEntry, col(LedgerEntry.person_id) == Person.id)
+        .where(*_claimable(broadcast_id, now), Person.channel == channel)
+        .distinct()
+    ).all()
+    return sorted(str(locale) for locale in rows)
+
+
+def claim_recipients(
+    db: Session,
+    broadcast_id: int,
+    *,
+    owner: str,
+    now: datetime,
+    lease: timedelta,
+    channels: Collection[str],
+    locales: Collection[str] | None = None,
+    after: int = 0,
+    limit: int = 300,
+) -> list[int]:
+    """Claim up to ``limit`` recipients on ``channels`` (and in ``locales``), in id order
+    after ``after``; returns the ids won. Two senders never win the same entry."""
+    chosen = (
+        select(LedgerEntry.id)
+        .join(Person, col(Person.id) == LedgerEntry.person_id)
+        .where(
+            *_claimable(broadcast_id, now),
+            col(LedgerEntry.id) > after,
+            col(Person.channel).in_(channels),
+        )
+        .order_by(col(LedgerEntry.id))
+        .limit(limit)
+    )
+    if locales is not None:
+        chosen = chosen.where(col(Person.locale).in_(locales))
+    if db.get_bind().dialect.name == "postgresql":
+        chosen = chosen.with_for_update(skip_locked=True, of=LedgerEntry)
+    result = db.execute(
+        update(LedgerEntry)
+        .where(
+            col(LedgerEntry.id).in_(chosen.scalar_subquery()),
+            # Re-checked once a row lock is granted: a claim taken meanwhile is skipped.
+            *_claimable(broadcast_id, now),
+        )
+        .values(state=LedgerState.CLAIMED, owner=owner, lease_until=now + lease, claimed_at=now)
+        .returning(col(LedgerEntry.id))
+    )
+    return sorted(int(rid) for (rid,) in result.all())
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """What sending one claimed entry needs: who, where, and in which language."""
+
+    entry_id: int
+    person_id: int
+    channel: str
+    address_enc: str
+    locale: str
+    unreachable: bool
+
+
+def recipient_views(db: Session, ids: list[int]) -> list[Recipient]:
+    """The claimed entries that still exist (a person who erased themselves is gone), in
+    id order, in one query of plain columns."""
+    if not ids:
+        return []
+    rows = db.execute(
+        select(  # type: ignore[call-overload]
+            col(LedgerEntry.id),
+            col(Person.id),
+            col(Person.channel),
+            col(Person.address_enc),
+            col(Person.locale),
+            col(Person.unreachable),
+        )
+        .join(Person, col(Person.id) == LedgerEntry.person_id)
+        .where(col(LedgerEntry.id).in_(ids))
+        .order_by(col(LedgerEntry.id))
+    ).all()
+    return [Recipient(int(e), int(p), c, a, lo, bool(u)) for e, p, c, a, lo, u in rows]
+
+
+_LEDGER = LedgerEntry.__table__  # type: ignore[attr-defined]
+# Built once: a Telegram broadcast records every message before the next one leaves, so this
+# runs once per recipient, and building the statement each time cost more than running it.
+_FINISH = (
+    update(_LEDGER)
+    .where(_LEDGER.c.id.in_(bindparam("ids", expanding=True)))
+    .values(state=bindparam("state"), done_at=bindparam("done"), lease_until=None)
+)
+
+
+def finish_recipients(db: Session, ids: list[int], state: str, now: datetime) -> None:
+    """Record how entries ended (sent, unreachable, failed): one statement per thousand."""
+    for start in range(0, len(ids), 1000):
+        db.connection().execute(
+            _FINISH, {"ids": ids[start : start + 1000], "state": state, "done": now}
+        )
+
+
+def finish_broadcast(db: Session, broadcast_id: int, *, owner: str, now: datetime) -> bool:
+    """Mark the broadcast done when none of its recipients is pending or claimed any more;
+    True when this call did (so the final tally is told once)."""
+    unfinished = (
+        select(LedgerEntry.id)
+        .where(
+            col(LedgerEntry.broadcast_id) == broadcast_id,
+            col(LedgerEntry.state).in_(_UNFINISHED),
+        )
+        .exists()
+    )
+    result = db.execute(
+        update(Broadcast)
+        .where(
+            col(Broadcast.id) == broadcast_id,
+            col(Broadcast.owner) == owner,
+            col(Broadcast.state) == BroadcastState.SENDING,
+            ~unfinished,
+        )
+        .values(state=BroadcastState.DONE, finished_at=now, lease_until=None)
+    )
+    return bool(getattr(result, "rowcount", 0))

@@ -72,7 +72,11 @@ def claim_pending(
     chosen = (
         select(LedgerEntry.id)
         .join(Person, col(Person.id) == LedgerEntry.person_id)
-        .where(LedgerEntry.state == LedgerState.PENDING, col(Person.channel).in_(channels))
+        .where(
+            LedgerEntry.state == LedgerState.PENDING,
+            col(Person.channel).in_(channels),
+            col(LedgerEntry.broadcast_id).is_(None),  # a broadcast has its own sender
+        )
         .order_by(col(LedgerEntry.id))
         .limit(limit)
     )
@@ -245,6 +249,7 @@ def reclaim(
             col(LedgerEntry.state) == LedgerState.CLAIMED,
             col(LedgerEntry.lease_until) < now,
             col(LedgerEntry.person_id).in_(people.scalar_subquery()),
+            col(LedgerEntry.broadcast_id).is_(None),  # taken over by the broadcast's sender
         )
         .values(owner=owner, lease_until=now + lease)
         .returning(col(LedgerEntry.id))
@@ -289,6 +294,7 @@ class LedgerView:
     locale: str
     unreachable: bool
     zone: str | None
+    ticket: int = 0  # the booking's door number
 
 
 def ledger_views(db: Session, ids: list[int]) -> list[LedgerView]:
@@ -309,6 +315,7 @@ def ledger_views(db: Session, ids: list[int]) -> list[LedgerView]:
             Person.locale,
             Person.unreachable,
             Centre.timezone,
+            Booking.ticket,
         )
         .join(Person, col(Person.id) == LedgerEntry.person_id)
         .outerjoin(Booking, col(Booking.id) == LedgerEntry.booking_id)
@@ -323,7 +330,7 @@ def ledger_views(db: Session, ids: list[int]) -> list[LedgerView]:
     }
     return [
         LedgerView(rid, kind, starts, bid, status, sessions.get(sid), pid, channel, address,
-                   locale, unreachable, zone)
-        for rid, kind, starts, bid, status, sid, pid, channel, address, locale, unreachable, zone
-        in rows
+                   locale, unreachable, zone, ticket or 0)
+        for (rid, kind, starts, bid, status, sid, pid, channel, address, locale, unreachable,
+             zone, ticket) in rows
     ]  # fmt: skip
