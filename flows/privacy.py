@@ -5,12 +5,13 @@ Both answer someone the bot does not know, too: there is then nothing to show or
 
 from __future__ import annotations
 
-from flows import home, onboarding
+from flows import home, onboarding, staff
 from flows.i18n import N_, Translator
 from flows.replies import Reply
 from flows.router import Feature, Turn
 from flows.ui import back, make_reply, when
 from storage import queries as q
+from storage.models import StaffMember
 
 feature = Feature("privacy")
 
@@ -51,12 +52,31 @@ def what_we_keep(turn: Turn) -> None:
             centre=view.centre.name,
         )
         lines.append("  – " + kept)
+    if turn.staff is not None:
+        lines += _staff_lines(turn, turn.staff)
     lines += [
         "",
         t._("The bot does not keep your name, your phone number or your messages."),
         t._("To delete everything, send /delete."),
     ]
     turn.show(home.MENU_STATE, make_reply(t, lines, [home.back_row(t)]))
+
+
+def _staff_lines(turn: Turn, member: StaffMember) -> list[str]:
+    """A staff role is kept too, and what its holder does is logged: say so, with the
+    anonymous id the log knows them by."""
+    t = turn.t
+    role = staff.role_name(t, member.role)
+    centre = q.centre_by_id(turn.db, member.centre_id) if member.centre_id else None
+    if centre is not None:
+        held = t._("Staff role: {role} at {centre}", role=role, centre=centre.name)
+    else:
+        held = t._("Staff role: {role}, for all centres", role=role)
+    logged = t._(
+        "What you do as staff is recorded in an audit log under an anonymous id: {ref}.",
+        ref=member.ref,
+    )
+    return ["• " + held, "  – " + logged]
 
 
 @feature.command("delete", N_("Delete my data"), consent=False)
@@ -69,6 +89,8 @@ def ask_erase(turn: Turn) -> None:
         t._("Do you want to delete everything the bot keeps about you?"),
         t._("Your bookings will be cancelled."),
     ]
+    if turn.staff is not None:
+        lines.append(t._("Your staff role will end too."))
     rows = [
         [("🗑️ " + t._("Yes, delete everything"), ERASE.data())],
         [(back(t) + " " + t._("No"), home.MENU.data())],
@@ -88,6 +110,9 @@ def _erase(turn: Turn) -> None:
             turn.db, person_id=person.id, booking_id=view.booking.id, now=turn.now
         )
         turn.outcome.notify |= result.promoted_person_id is not None
+    member = turn.staff
+    if member is not None:  # the role goes with the person; the log keeps only the ref
+        staff.audit(turn, member, "own data erased", member.centre_id)
     q.delete_person(turn.db, person)
     turn.person = None
     t = turn.t

@@ -76,15 +76,17 @@ def require(
     if centre_id is None:
         centre = centre_of(turn)
         centre_id = centre.id if centre is not None else None
-        if centre_id is None and member.role == Role.STAFF:
-            deny(turn)
-            return None
-        if centre_id is None:
-            return member  # an admin or coordinator without a centre: the action picks one
+        if centre_id is None and _everywhere(member, write=write):
+            return member  # an admin (or a coordinator, to look) with no centre chosen yet
     if not can(member, centre_id, write=write):
         deny(turn)
         return None
     return member
+
+
+def _everywhere(member: StaffMember, *, write: bool) -> bool:
+    """Whether a role may act without a centre: admins, and coordinators when they look."""
+    return member.role == Role.ADMIN or (member.role == Role.COORDINATOR and not write)
 
 
 def deny(turn: Turn) -> None:
@@ -212,11 +214,22 @@ def _valid_invite(turn: Turn, code: str | None) -> Invite | None:
         )
         return None
     invite = q.invite_by_hash(turn.db, code_hash(turn.services.vault, code)) if code else None
+    if invite is not None and _spent_on_them(turn, invite):
+        # "I agree" tapped twice, or the link opened again: it worked, nothing to refuse.
+        note = t._("You are already {role}.", role=role_name(t, invite.role))
+        home.show_menu(turn, note="✅ " + note)
+        return None
     if invite is None or invite.used_at is not None or invite.expires_at <= turn.now:
         _failed_attempt(turn)
         _say(turn, "⛔ " + t._(NOT_VALID))
         return None
     return invite
+
+
+def _spent_on_them(turn: Turn, invite: Invite) -> bool:
+    """Whether this invitation already made this very person staff (and still does)."""
+    member = turn.staff
+    return member is not None and invite.used_at is not None and invite.used_by == member.ref
 
 
 def _say(turn: Turn, text: str) -> None:
@@ -312,10 +325,16 @@ def _invite_menu(turn: Turn) -> None:
     rows = [
         [("👥 " + role_name(t, role), INVITE_ROLE.data(index))] for index, role in enumerate(ROLES)
     ]
-    rows.append([(back(t) + " " + t._("Staff tools"), home.MENU.data())])
+    rows.append(_to_staff_tools(t))
     turn.show(
         home.MENU_STATE, make_reply(t, [t._("Whom would you like to invite?")], rows, replace=True)
     )
+
+
+def _to_staff_tools(t: Translator) -> list[tuple[str, str]]:
+    """The way back from an admin's screen: the staff menu, even when the screen was
+    reached from an old button while in the resident view."""
+    return [(back(t) + " " + t._("Staff tools"), STAFF_VIEW.data())]
 
 
 INVITE = feature.action("IV")(_invite_menu)
@@ -349,8 +368,8 @@ def _invite_made(turn: Turn, index: int, centre_id: int) -> None:
         return
     role = ROLES[index]
     centre = q.centre_by_id(turn.db, centre_id) if centre_id else None
-    if role == Role.STAFF and centre is None:
-        home.stale(turn)
+    if (role == Role.STAFF) != (centre is not None):
+        home.stale(turn)  # staff belong to one centre; coordinators and admins to none
         return
     code = make_invite(
         turn.db, turn.services.vault, role=role, centre_id=centre.id if centre else None,
@@ -369,8 +388,7 @@ def _invite_made(turn: Turn, index: int, centre_id: int) -> None:
     lines += [f"{name}: {link}" for name, link in links]
     if not links:
         lines.append(f"/start {INVITE_PREFIX}{code}")
-    rows = [[(back(t) + " " + t._("Staff tools"), home.MENU.data())]]
-    turn.show(home.MENU_STATE, make_reply(t, lines, rows))
+    turn.show(home.MENU_STATE, make_reply(t, lines, [_to_staff_tools(t)]))
 
 
 INVITE_MADE = feature.action("IM", Int, Int)(_invite_made)

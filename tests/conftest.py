@@ -54,7 +54,8 @@ def _postgres() -> Database:
         connection.execute(
             text(
                 "TRUNCATE ledger, booking, person, workshop_session, centre, "
-                "seen_delivery, outbound_message, monthly_usage, bot_profile "
+                "seen_delivery, outbound_message, monthly_usage, bot_profile, "
+                "audit_log, invite_attempt "
                 "RESTART IDENTITY CASCADE"
             )
         )

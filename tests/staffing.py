@@ -2,8 +2,19 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from sqlalchemy.engine import make_url
+from sqlmodel import select
+
 from bot.app import App
 from flows import staff
+from storage import queries as q
+from storage.models import StaffMember
+from tests.conftest import TEST_KEY
 from tests.dialogue import Resident
 
 
@@ -34,3 +45,28 @@ def staff_member(
         person.tap("I agree")
     assert "Staff tools" in person.last, person.last
     return person
+
+
+def operator(app: App, folder: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """``workshopbot <args>`` run as the operator runs it (a process of its own), against the
+    database and data key the test's app uses (``env``: more settings)."""
+    environment = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("TELEGRAM_", "VIBER_", "DATABASE_", "DATA_", "TIMEZONE", "LOG_"))
+    }
+    url = make_url(app.database.url).render_as_string(hide_password=False)
+    environment.update(DATA_DIR=str(folder / "data"), DATABASE_URL=url, DATA_KEY=TEST_KEY, **env)
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        cwd=folder, env=environment, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+
+
+def ref_of(app: App, person: Resident) -> str:
+    """The opaque ref of a chat account's staff role (revoked or not)."""
+    with app.database.session() as db:
+        found = q.find_person(db, app.vault, person.channel, person.user_key)
+        assert found is not None and found.id is not None
+        member = db.exec(select(StaffMember).where(StaffMember.person_id == found.id)).one()
+        return member.ref

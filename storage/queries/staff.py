@@ -175,9 +175,10 @@ def audit(
 def audit_entries(
     db: Session, *, centre_id: int | None = None, since: datetime | None = None, limit: int = 1000
 ) -> list[AuditEntry]:
-    statement = select(AuditEntry).order_by(col(AuditEntry.at), col(AuditEntry.id))
+    """The newest ``limit`` entries, oldest first."""
+    statement = select(AuditEntry).order_by(col(AuditEntry.at).desc(), col(AuditEntry.id).desc())
     if centre_id is not None:
         statement = statement.where(AuditEntry.centre_id == centre_id)
     if since is not None:
         statement = statement.where(col(AuditEntry.at) >= since)
-    return list(db.exec(statement.limit(limit)).all())
+    return list(reversed(db.exec(statement.limit(limit)).all()))
