@@ -256,7 +256,7 @@ def build_app(
     except Exception as error:
         raise StartupError(str(error)) from error
     database = database or open_database(settings)
-    _check_key(database, vault)
+    check_key(database, vault)
     router = build_router()
     chosen: dict[str, Channel] = {channel.name: channel for channel in channels or []}
     if channels is None and settings.telegram_bot_token is not None:
@@ -378,7 +378,7 @@ def telegram_secret(settings: Settings, vault: Vault) -> str:
     return vault.derived_token("telegram-webhook")
 
 
-def _check_key(database: Database, vault: Vault) -> None:
+def check_key(database: Database, vault: Vault) -> None:
     """Refuse to start with a data key that cannot open what is stored."""
     from sqlmodel import select
 

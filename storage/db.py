@@ -8,6 +8,7 @@ queries lock rows where they must (see ``queries``).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -99,5 +100,13 @@ class Database:
         except Exception:
             return False
 
-    def dispose(self) -> None:
+    def dispose(self, wait: float = 5.0) -> None:
+        """Close the pool; first wait (up to ``wait`` seconds) for connections still in use by
+        work that was running in a thread when its caller was cancelled (the bot stopping), so
+        no transaction is cut off and no connection is left to the garbage collector."""
+        pool = self.engine.pool
+        checkedout = getattr(pool, "checkedout", None)
+        deadline = time.monotonic() + wait
+        while callable(checkedout) and checkedout() > 0 and time.monotonic() < deadline:
+            time.sleep(0.01)
         self.engine.dispose()

@@ -6,22 +6,21 @@ staff member can then do."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
 from sqlmodel import col, select
 
-from bot.app import App, build_app
+from bot.app import App
 from flows.clock import FakeClock
 from storage import queries as q
 from storage.db import Database
 from storage.models import AuditEntry, Person, StaffMember
-from tests.conftest import make_settings
+from tests.e2e import polling_bot
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.viber_api import FakeViber, FakeViberUser
-from tests.seeding import World, seed
+from tests.seeding import World
 from tests.staffing import operator
 from tests.test_e2e_telegram import Person_
 from tests.test_e2e_viber import Served, serve, until
@@ -69,19 +68,8 @@ async def telegram() -> AsyncIterator[FakeTelegram]:
 async def polling(
     telegram: FakeTelegram, database: Database, clock: FakeClock, tmp_path: Path
 ) -> AsyncIterator[tuple[App, World]]:
-    settings = make_settings(
-        tmp_path,
-        telegram_bot_token=telegram.token,
-        telegram_api_url=telegram.base_url,
-        telegram_poll_timeout=1,
-    )
-    world = seed(database, clock.now())
-    app = build_app(settings, clock=clock, database=database)
-    task = asyncio.create_task(app.run())
-    yield app, world
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await asyncio.wait_for(task, 10)
+    async with polling_bot(telegram, database, clock, tmp_path) as running:
+        yield running
 
 
 def username_known(app: App) -> bool:

@@ -5,8 +5,6 @@ told by the running bot) and mark who came."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
@@ -14,14 +12,14 @@ from pathlib import Path
 import pytest
 from sqlmodel import col, select
 
-from bot.app import App, build_app
+from bot.app import App
 from flows.clock import FakeClock
 from storage.db import Database
 from storage.models import Booking, WorkshopSession
-from tests.conftest import make_settings
+from tests.e2e import polling_bot
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.viber_api import FakeViber
-from tests.seeding import World, seed
+from tests.seeding import World
 from tests.staffing import invitation
 from tests.test_e2e_telegram import Person_
 from tests.test_e2e_viber import Served, onboard, serve, until
@@ -56,19 +54,8 @@ async def telegram() -> AsyncIterator[FakeTelegram]:
 async def running(
     telegram: FakeTelegram, database: Database, clock: FakeClock, tmp_path: Path
 ) -> AsyncIterator[tuple[App, World]]:
-    settings = make_settings(
-        tmp_path,
-        telegram_bot_token=telegram.token,
-        telegram_api_url=telegram.base_url,
-        telegram_poll_timeout=1,
-    )
-    world = seed(database, clock.now())
-    app = build_app(settings, clock=clock, database=database)
-    task = asyncio.create_task(app.run())
-    yield app, world
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await asyncio.wait_for(task, 10)
+    async with polling_bot(telegram, database, clock, tmp_path) as running:
+        yield running
 
 
 async def test_staff_run_a_session_on_telegram(

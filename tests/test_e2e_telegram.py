@@ -7,7 +7,6 @@ answers with sendMessage, editMessageText and answerCallbackQuery; the database 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -15,15 +14,15 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
-from bot.app import App, build_app
+from bot.app import App
 from flows.clock import FakeClock
 from storage import queries as q
 from storage.db import Database
 from storage.models import Booking, Person
-from tests.conftest import make_settings
+from tests.e2e import polling_bot
 from tests.fakes.telegram_api import FakeTelegram, FakeUser
 from tests.owed import pending
-from tests.seeding import World, seed
+from tests.seeding import World
 
 JSON = dict[str, Any]
 
@@ -38,19 +37,8 @@ async def fake() -> AsyncIterator[FakeTelegram]:
 async def running(
     fake: FakeTelegram, database: Database, clock: FakeClock, tmp_path: Path
 ) -> AsyncIterator[tuple[App, World]]:
-    settings = make_settings(
-        tmp_path,
-        telegram_bot_token=fake.token,
-        telegram_api_url=fake.base_url,
-        telegram_poll_timeout=1,
-    )
-    world = seed(database, clock.now())
-    app = build_app(settings, clock=clock, database=database)
-    task = asyncio.create_task(app.run())
-    yield app, world
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await asyncio.wait_for(task, 10)
+    async with polling_bot(fake, database, clock, tmp_path) as running:
+        yield running
 
 
 class Person_:

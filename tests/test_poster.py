@@ -8,8 +8,6 @@ ones are laid out: the real catalogs get these lines when the messages are next 
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import io
 import re
 from collections.abc import AsyncIterator
@@ -40,6 +38,7 @@ from storage.models import AuditEntry
 from storage.queries.languages import centre_locales
 from tests.conftest import make_settings
 from tests.dialogue import Resident
+from tests.e2e import polling_bot
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.viber_api import FakeViber
 from tests.seeding import World, seed
@@ -408,19 +407,8 @@ async def telegram() -> AsyncIterator[FakeTelegram]:
 async def polling(
     telegram: FakeTelegram, database: Database, clock: FakeClock, tmp_path: Path
 ) -> AsyncIterator[tuple[App, World]]:
-    settings = make_settings(
-        tmp_path,
-        telegram_bot_token=telegram.token,
-        telegram_api_url=telegram.base_url,
-        telegram_poll_timeout=1,
-    )
-    world = seed(database, clock.now())
-    app = build_app(settings, clock=clock, database=database)
-    task = asyncio.create_task(app.run())
-    yield app, world
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await asyncio.wait_for(task, 10)
+    async with polling_bot(telegram, database, clock, tmp_path) as running:
+        yield running
 
 
 async def test_staff_get_the_poster_on_telegram(

@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlmodel import Session
 
-from bot.app import StartupError, _check_key, make_clock
+from bot.app import StartupError, check_key, make_clock
 from bot.cli.centres import telegram_username
 from bot.cli.common import database, fail, refused, settings, when
 from bot.keys import data_secret
@@ -91,7 +91,7 @@ def _vault(config: Settings, db: Database) -> Vault:
     bot's would never open."""
     vault = Vault(data_secret(config))
     try:
-        _check_key(db, vault)
+        check_key(db, vault)
     except StartupError as error:
         fail(str(error))
     return vault
