@@ -1126,66 +1126,71 @@ def _new_time_typed(turn: Turn, text: str) -> None:
     _ask_new_minutes(turn, centre)
 
 
-def _new_minutes_chosen(turn: Turn, centre: Centre, minutes: int) -> None:
-    try:
-        rules.check_minutes(minutes)
-    except rules.Refusal as refusal:
-        _ask_new_minutes(turn, centre, _refused(turn, refusal))
+@dataclass(frozen=True)
+class _NumberStep:
+    """A step answered with a number, tapped or typed: its rule, and what comes next."""
+
+    name: str  # the answer's key, and the step's state
+    check: Callable[[int], object]  # raises a Refusal
+    ask: Callable[[Turn, Centre, str | None], None]
+    then: Callable[[Turn, Centre], None]
+    example: str  # a msgid: how to type it
+
+
+_MINUTES = _NumberStep(
+    "minutes", rules.check_minutes, lambda turn, centre, note: _ask_new_minutes(turn, centre, note),
+    lambda turn, centre: _ask_new_seats(turn, centre), N_("Please type a number, like 90."),
+)  # fmt: skip
+_SEATS = _NumberStep(
+    "seats", rules.check_capacity, lambda turn, centre, note: _ask_new_seats(turn, centre, note),
+    lambda turn, centre: _ask_new_languages(turn, centre), N_("Please type a number, like 12."),
+)  # fmt: skip
+
+
+def _number_chosen(turn: Turn, step: _NumberStep, value: int) -> None:
+    found = _in_new(turn, step.name)
+    if found is None:
         return
-    _keep(turn, minutes=minutes)
-    _ask_new_seats(turn, centre)
+    centre = found[1]
+    try:
+        step.check(value)
+    except rules.Refusal as refusal:
+        step.ask(turn, centre, _refused(turn, refusal))
+        return
+    _keep(turn, **{step.name: value})
+    step.then(turn, centre)
+
+
+def _number_typed(turn: Turn, step: _NumberStep, text: str) -> None:
+    value = _typed_number(text)
+    if value is None:
+        found = _in_new(turn, step.name)
+        if found is not None:
+            step.ask(turn, found[1], "⚠️ " + turn.t._(step.example))
+        return
+    _number_chosen(turn, step, value)
 
 
 def _new_minutes(turn: Turn, minutes: int) -> None:
-    found = _in_new(turn, "minutes")
-    if found is not None:
-        _new_minutes_chosen(turn, found[1], minutes)
+    _number_chosen(turn, _MINUTES, minutes)
+
+
+def _new_seats(turn: Turn, seats: int) -> None:
+    _number_chosen(turn, _SEATS, seats)
 
 
 NEW_MINUTES = feature.action("TNM", Int)(_new_minutes)
+NEW_SEATS = feature.action("TNS", Int)(_new_seats)
 
 
 @feature.on_text(_new_state("minutes"))
 def _new_minutes_typed(turn: Turn, text: str) -> None:
-    found = _in_new(turn, "minutes")
-    if found is None:
-        return
-    minutes = _typed_number(text)
-    if minutes is None:
-        _ask_new_minutes(turn, found[1], "⚠️ " + turn.t._("Please type a number, like 90."))
-        return
-    _new_minutes_chosen(turn, found[1], minutes)
-
-
-def _new_seats_chosen(turn: Turn, centre: Centre, seats: int) -> None:
-    try:
-        rules.check_capacity(seats)
-    except rules.Refusal as refusal:
-        _ask_new_seats(turn, centre, _refused(turn, refusal))
-        return
-    _keep(turn, seats=seats)
-    _ask_new_languages(turn, centre)
-
-
-def _new_seats(turn: Turn, seats: int) -> None:
-    found = _in_new(turn, "seats")
-    if found is not None:
-        _new_seats_chosen(turn, found[1], seats)
-
-
-NEW_SEATS = feature.action("TNS", Int)(_new_seats)
+    _number_typed(turn, _MINUTES, text)
 
 
 @feature.on_text(_new_state("seats"))
 def _new_seats_typed(turn: Turn, text: str) -> None:
-    found = _in_new(turn, "seats")
-    if found is None:
-        return
-    seats = _typed_number(text)
-    if seats is None:
-        _ask_new_seats(turn, found[1], "⚠️ " + turn.t._("Please type a number, like 12."))
-        return
-    _new_seats_chosen(turn, found[1], seats)
+    _number_typed(turn, _SEATS, text)
 
 
 def _codes(data: dict[str, Any]) -> list[str]:

@@ -11,7 +11,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, bindparam, case, func, insert, literal, or_, update
+from sqlalchemy import ColumnElement, and_, bindparam, case, func, insert, literal, or_, update
 from sqlalchemy import select as sql_select
 from sqlmodel import Session, col, select
 
@@ -27,6 +27,7 @@ from storage.models import (
     Person,
     StaffMember,
 )
+from storage.queries.ledger import claim_chosen
 
 __all__ = [
     "Recipient",
@@ -236,7 +237,7 @@ def release_broadcast(db: Session, broadcast_id: int, *, owner: str) -> None:
     )
 
 
-def _claimable(broadcast_id: int, now: datetime):  # type: ignore[no-untyped-def]
+def _claimable(broadcast_id: int, now: datetime) -> list[ColumnElement[bool]]:
     """A broadcast's recipients waiting to be sent: pending and due, or claimed by a sender
     whose lease ran out (the ones in flight when it died)."""
     return [
@@ -290,19 +291,8 @@ def claim_recipients(
     )
     if locales is not None:
         chosen = chosen.where(col(Person.locale).in_(locales))
-    if db.get_bind().dialect.name == "postgresql":
-        chosen = chosen.with_for_update(skip_locked=True, of=LedgerEntry)
-    result = db.execute(
-        update(LedgerEntry)
-        .where(
-            col(LedgerEntry.id).in_(chosen.scalar_subquery()),
-            # Re-checked once a row lock is granted: a claim taken meanwhile is skipped.
-            *_claimable(broadcast_id, now),
-        )
-        .values(state=LedgerState.CLAIMED, owner=owner, lease_until=now + lease, claimed_at=now)
-        .returning(col(LedgerEntry.id))
-    )
-    return sorted(int(rid) for (rid,) in result.all())
+    recheck = _claimable(broadcast_id, now)
+    return claim_chosen(db, chosen, recheck, owner=owner, now=now, lease=lease)
 
 
 @dataclass(frozen=True)

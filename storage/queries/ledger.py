@@ -10,14 +10,16 @@ means the sender died, and :func:`reclaim` hands the entry to the next sweep.
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import Generator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import ColumnElement, update
 from sqlalchemy.dialects.postgresql import insert as postgres_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from storage.models import (
     Booking,
@@ -34,6 +36,7 @@ __all__ = [
     "Due",
     "LedgerView",
     "claim",
+    "claim_chosen",
     "claim_pending",
     "due_feedback",
     "due_reminders",
@@ -80,15 +83,29 @@ def claim_pending(
         .order_by(col(LedgerEntry.id))
         .limit(limit)
     )
+    pending = col(LedgerEntry.state) == LedgerState.PENDING
+    return claim_chosen(db, chosen, [pending], owner=owner, now=now, lease=lease)
+
+
+def claim_chosen(
+    db: Session,
+    chosen: SelectOfScalar[Any],
+    recheck: Sequence[ColumnElement[bool]],
+    *,
+    owner: str,
+    now: datetime,
+    lease: timedelta,
+) -> list[int]:
+    """Claim the entries a select of their ids picks, in one statement; returns the ids won.
+
+    On PostgreSQL, rows another sender is claiming are skipped (``SKIP LOCKED``) and
+    ``recheck`` is applied again once a row lock is granted, so no entry is claimed twice;
+    SQLite takes the whole database for the statement."""
     if db.get_bind().dialect.name == "postgresql":
         chosen = chosen.with_for_update(skip_locked=True, of=LedgerEntry)
     result = db.execute(
         update(LedgerEntry)
-        .where(
-            col(LedgerEntry.id).in_(chosen.scalar_subquery()),
-            # Re-checked after any row lock is granted: a claim taken meanwhile is skipped.
-            col(LedgerEntry.state) == LedgerState.PENDING,
-        )
+        .where(col(LedgerEntry.id).in_(chosen.scalar_subquery()), *recheck)
         .values(state=LedgerState.CLAIMED, owner=owner, lease_until=now + lease, claimed_at=now)
         .returning(col(LedgerEntry.id))
     )
