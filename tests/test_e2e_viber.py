@@ -116,8 +116,12 @@ async def test_onboarding_booking_waitlist_and_cancellation(
     for person in (amina, ben):
         await fake.send_text(person, f"S:{world.it}")  # what the workshop's button sends
         await until(fake, person, "IT basics")
+        shown = len(fake.messages(person))
         await fake.send_text(person, f"B:{world.it}")
-        await until(fake, person, "IT basics")
+        # The session's screen already names the workshop: wait for the booking's own answer,
+        # or Chen may look before Ben's seat is committed.
+        await fake.wait_for_messages(person, shown + 1, timeout=10)
+        assert "IT basics" in fake.texts(person)[-1]
     await fake.tap(chen, "Upcoming workshops")
     await until(fake, chen, "IT basics")
     await fake.tap(chen, "IT basics")
