@@ -14,19 +14,31 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 
 from bot.app import App, build_app
 from bot.settings import Settings
 from flows.clock import FakeClock
 from storage import migrate
-from storage.db import Database
+from storage.db import Database, normalise_url
 
 # python-telegram-bot warns (an error here) on every duration it builds unless told to use
 # timedelta; `workshopbot run` opts in the same way at its entry point.
 os.environ.setdefault("PTB_TIMEDELTA", "true")
 
-PG_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
+_PG_BASE = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
+# Under pytest-xdist each worker (gw0, gw1, ...) gets a database of its own, made on first use
+# next to the configured one, so that one worker's TRUNCATE never empties another's tables.
+_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+PG_URL = (
+    make_url(_PG_BASE)
+    .set(database=f"{make_url(_PG_BASE).database}_{_WORKER}")
+    .render_as_string(hide_password=False)
+    if _WORKER
+    else _PG_BASE
+)
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 TEST_KEY = "test-data-key-0123456789abcdefghijklmnop"
 # A Tuesday morning in Belgrade (UTC+1 in winter).
@@ -35,9 +47,28 @@ T0 = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
 _pg_ready: bool | None = None
 
 
+def _create_worker_database() -> None:
+    """Create this xdist worker's database beside the configured one, if it is not there."""
+    name = make_url(PG_URL).database
+    admin = create_engine(normalise_url(_PG_BASE), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            found = connection.execute(
+                text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}
+            ).first()
+            if found is None:
+                connection.execute(text(f'CREATE DATABASE "{name}"'))
+    except OperationalError:
+        pass  # no server: the probe below says so (and fails in CI)
+    finally:
+        admin.dispose()
+
+
 def _postgres() -> Database:
     global _pg_ready
     if _pg_ready is None:
+        if _WORKER:
+            _create_worker_database()
         probe = Database(PG_URL)
         _pg_ready = probe.ping()
         if _pg_ready:
