@@ -187,18 +187,21 @@ class Scheduler:
             log.exception("renewing leases failed")
 
     async def _forget(self) -> None:
-        """Webhook deliveries older than a week will not be retried any more, and failed
-        invitation tries older than a day no longer count: forget both."""
+        """Webhook deliveries older than a week will not be retried any more, failed
+        invitation tries older than a day no longer count, and notices left as drafts for a
+        day can no longer be sent: forget all three."""
         try:
             await asyncio.to_thread(self.sender.ledger.forget_deliveries, timedelta(days=7))
-            await asyncio.to_thread(self._forget_attempts, timedelta(days=1))
+            await asyncio.to_thread(self._forget_stale)
         except Exception:
-            log.exception("forgetting old webhook deliveries or invitation tries failed")
+            log.exception("forgetting old webhook deliveries, invitation tries or drafts failed")
 
-    def _forget_attempts(self, age: timedelta) -> int:
+    def _forget_stale(self) -> None:
         ledger = self.sender.ledger
+        now = ledger.clock.now()
         with ledger.database.session() as db:
-            return q.forget_attempts(db, ledger.clock.now() - age)
+            q.forget_attempts(db, now - timedelta(days=1))
+            q.forget_drafts(db, now)
 
     async def stop(self) -> None:
         """Stop the jobs and wait for any job in progress (a sweep is never left half-way

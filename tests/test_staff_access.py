@@ -27,6 +27,7 @@ from flows.router import Action, Feature, Int, Turn
 from storage import queries as q
 from storage.models import (
     AuditEntry,
+    Broadcast,
     Booking,
     Invite,
     InviteAttempt,
@@ -286,17 +287,24 @@ def test_five_failed_tries_an_hour_then_even_a_good_code_waits(
     assert "You are now staff at Krnjača" in guesser.last
 
 
-async def test_the_hourly_housekeeping_forgets_tries_older_than_a_day(
+async def test_the_hourly_housekeeping_forgets_tries_and_drafts_older_than_a_day(
     app: App, world: World, clock: FakeClock
 ) -> None:
     guesser = Resident(app.conversation, "5007", "en")
     guesser.send("/start staff-abcdefghijkmnpqr")
+    with app.database.session() as db:
+        q.new_draft(db, centre_id=world.krnjaca, author="ref-a", base_locale="en", now=clock.now())
     clock.advance(timedelta(hours=23))
     guesser.send("/start staff-abcdefghijkmnpqs")
+    with app.database.session() as db:
+        q.new_draft(db, centre_id=world.krnjaca, author="ref-b", base_locale="en", now=clock.now())
     assert attempts(app) == 2
     clock.advance(timedelta(hours=2))
     await app.scheduler._forget()
     assert attempts(app) == 1  # the one a day and an hour old is gone
+    with app.database.session() as db:  # so is the abandoned draft; the newer one stays
+        authors = db.exec(select(Broadcast.author)).all()
+    assert authors == ["ref-b"]
 
 
 def test_two_taps_on_i_agree_make_one_staff_member(app: App, world: World) -> None:
