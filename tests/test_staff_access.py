@@ -27,8 +27,8 @@ from flows.router import Action, Feature, Int, Turn
 from storage import queries as q
 from storage.models import (
     AuditEntry,
-    Broadcast,
     Booking,
+    Broadcast,
     Invite,
     InviteAttempt,
     LedgerEntry,
