@@ -22,14 +22,16 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import partial
 from zoneinfo import ZoneInfo
 
 from flows import broadcasts, home, rules, staff
 from flows.i18n import N_, Translator
 from flows.replies import Reply
-from flows.router import Action, Feature, Int, Locale, Turn
+from flows.router import Action, Feature, Handler, Int, Locale, Turn
 from flows.rules import Message, Refusal
 from flows.ui import Rows, back, forward, make_reply, session_block, session_label, when
 from storage import queries as q
@@ -72,6 +74,18 @@ def _open(turn: Turn) -> tuple[StaffMember, Broadcast, Centre] | None:
         home.show_menu(turn, note="ℹ️ " + turn.t._(NO_DRAFT))
         return None
     return member, draft, centre
+
+
+def _on_draft(act: Callable[..., None]) -> Handler:
+    """The handler of a step of the notice in progress: :func:`_open` finds it (or has said
+    why not), then ``act(turn, draft, centre, *rest)``."""
+
+    def handler(turn: Turn, *rest: object) -> None:
+        found = _open(turn)
+        if found is not None:
+            act(turn, found[1], found[2], *rest)
+
+    return handler
 
 
 def _staff_centre(turn: Turn) -> tuple[StaffMember, Centre] | None:
@@ -200,12 +214,6 @@ def _audience_screen(turn: Turn, draft: Broadcast, centre: Centre, note: str | N
     turn.show(AUDIENCE_STATE, make_reply(t, lines, rows, replace=True))
 
 
-def _change_audience(turn: Turn) -> None:
-    found = _open(turn)
-    if found is not None:
-        _audience_screen(turn, found[1], found[2])
-
-
 def _choose(turn: Turn, draft: Broadcast, centre: Centre, audience: broadcasts.Audience) -> None:
     """Keep the audience (when someone would receive the notice), then on to the text."""
     reachable, _unreachable = _counts(turn, centre, audience)
@@ -222,17 +230,7 @@ def _choose(turn: Turn, draft: Broadcast, centre: Centre, audience: broadcasts.A
         _ask_text(turn, draft, centre, draft.base_locale)
 
 
-def _everyone(turn: Turn) -> None:
-    found = _open(turn)
-    if found is not None:
-        _choose(turn, found[1], found[2], broadcasts.Audience(BroadcastAudience.CENTRE))
-
-
-def _sessions(turn: Turn, page: int | None = None) -> None:
-    found = _open(turn)
-    if found is None:
-        return
-    _member, draft, centre = found
+def _sessions(turn: Turn, draft: Broadcast, centre: Centre, page: int | None = None) -> None:
     assert centre.id is not None
     t = turn.t
     listing = q.upcoming_page(turn.db, centre.id, turn.now, page=page or 0, size=PAGE)
@@ -264,11 +262,7 @@ def _sessions(turn: Turn, page: int | None = None) -> None:
     turn.show(SESSION_STATE, make_reply(t, lines, rows, replace=True))
 
 
-def _session(turn: Turn, session_id: int) -> None:
-    found = _open(turn)
-    if found is None:
-        return
-    _member, draft, centre = found
+def _session(turn: Turn, draft: Broadcast, centre: Centre, session_id: int) -> None:
     view = q.session_view(turn.db, session_id)
     if view is None or view.session.centre_id != centre.id or view.session.cancelled_at:
         note = "⛔ " + turn.t._("That workshop was not found at this centre.")
@@ -277,11 +271,7 @@ def _session(turn: Turn, session_id: int) -> None:
     _choose(turn, draft, centre, broadcasts.Audience(BroadcastAudience.SESSION, session_id))
 
 
-def _languages(turn: Turn) -> None:
-    found = _open(turn)
-    if found is None:
-        return
-    _member, _draft, centre = found
+def _languages(turn: Turn, _draft: Broadcast, centre: Centre) -> None:
     assert centre.id is not None
     t = turn.t
     used = q.audience_locales(turn.db, centre.id, BroadcastAudience.CENTRE, None, None)
@@ -300,24 +290,22 @@ def _languages(turn: Turn) -> None:
     turn.show(LANGUAGE_STATE, make_reply(t, lines, rows, replace=True))
 
 
-def _language(turn: Turn, code: str) -> None:
-    found = _open(turn)
-    if found is None:
-        return
+def _language(turn: Turn, draft: Broadcast, centre: Centre, code: str) -> None:
     if not turn.services.catalogs.supports(code):
         home.stale(turn)
         return
-    audience = broadcasts.Audience(BroadcastAudience.LANGUAGE, language=code)
-    _choose(turn, found[1], found[2], audience)
+    _choose(turn, draft, centre, broadcasts.Audience(BroadcastAudience.LANGUAGE, language=code))
 
 
 START = feature.action("NWN")(_start)
-AUDIENCE = feature.action("NAU")(_change_audience)
-EVERYONE = feature.action("NAE")(_everyone)
-SESSIONS = feature.action("NAS", Int, optional=1)(_sessions)
-SESSION = feature.action("NAW", Int)(_session)
-LANGUAGES = feature.action("NAL")(_languages)
-LANGUAGE = feature.action("NAT", Locale)(_language)
+AUDIENCE = feature.action("NAU")(_on_draft(_audience_screen))
+EVERYONE = feature.action("NAE")(
+    _on_draft(partial(_choose, audience=broadcasts.Audience(BroadcastAudience.CENTRE)))
+)
+SESSIONS = feature.action("NAS", Int, optional=1)(_on_draft(_sessions))
+SESSION = feature.action("NAW", Int)(_on_draft(_session))
+LANGUAGES = feature.action("NAL")(_on_draft(_languages))
+LANGUAGE = feature.action("NAT", Locale)(_on_draft(_language))
 
 feature.menu_entry(
     45, "📢", N_("Announce"), START, row=4, menu="staff", roles=(Role.STAFF, Role.ADMIN)
@@ -349,12 +337,7 @@ def _ask_text(
     turn.ask(TEXT_STATE, make_reply(t, lines, rows, replace=True), locale=locale)
 
 
-@feature.on_text(TEXT_STATE, longest=LONGEST)
-def typed_text(turn: Turn, typed: str) -> None:
-    found = _open(turn)
-    if found is None:
-        return
-    _member, draft, centre = found
+def _typed_text(turn: Turn, draft: Broadcast, centre: Centre, typed: str) -> None:
     locale = str(turn.data.get("locale") or "")
     if not turn.services.catalogs.supports(locale):
         locale = draft.base_locale
@@ -369,6 +352,9 @@ def typed_text(turn: Turn, typed: str) -> None:
     _preview(turn, draft, centre)
 
 
+feature.on_text(TEXT_STATE, longest=LONGEST)(_on_draft(_typed_text))
+
+
 def _pick_language(turn: Turn, question: str, codes: list[str], target: Action) -> None:
     """A screen of language buttons, each leading to ``target`` with its code."""
     t = turn.t
@@ -378,20 +364,14 @@ def _pick_language(turn: Turn, question: str, codes: list[str], target: Action) 
     turn.show(LANGUAGE_STATE, make_reply(t, [question], rows, replace=True))
 
 
-def _written_in_menu(turn: Turn) -> None:
-    if _open(turn) is None:
-        return
+def _written_in_menu(turn: Turn, _draft: Broadcast, _centre: Centre) -> None:
     question = turn.t._("Which language is the notice written in?")
     _pick_language(turn, question, turn.services.catalogs.codes, WRITTEN)
 
 
-def _written_in(turn: Turn, code: str) -> None:
+def _written_in(turn: Turn, draft: Broadcast, centre: Centre, code: str) -> None:
     """The language the notice is written in: its text is what people without their own
     version read. An existing version in that language becomes the one written first."""
-    found = _open(turn)
-    if found is None:
-        return
-    _member, draft, centre = found
     if not turn.services.catalogs.supports(code):
         home.stale(turn)
         return
@@ -407,11 +387,7 @@ def _written_in(turn: Turn, code: str) -> None:
         _ask_text(turn, draft, centre, code)
 
 
-def _add_version(turn: Turn) -> None:
-    found = _open(turn)
-    if found is None:
-        return
-    _member, draft, centre = found
+def _add_version(turn: Turn, draft: Broadcast, centre: Centre) -> None:
     texts = broadcasts.versions(draft)
     missing = [code for code in turn.services.catalogs.codes if code not in texts]
     if not missing:
@@ -421,24 +397,17 @@ def _add_version(turn: Turn) -> None:
     _pick_language(turn, question, missing, WRITE)
 
 
-def _write(turn: Turn, code: str) -> None:
-    found = _open(turn)
-    if found is None:
-        return
+def _write(turn: Turn, draft: Broadcast, centre: Centre, code: str) -> None:
     if not turn.services.catalogs.supports(code):
         home.stale(turn)
         return
-    _ask_text(turn, found[1], found[2], code)
+    _ask_text(turn, draft, centre, code)
 
 
-def _remove(turn: Turn, code: str) -> None:
-    found = _open(turn)
-    if found is None:
-        return
-    _member, draft, centre = found
+def _remove(turn: Turn, draft: Broadcast, centre: Centre, code: str) -> None:
     texts = broadcasts.versions(draft)
     if code == draft.base_locale or code not in texts:
-        _versions(turn)
+        _versions(turn, draft, centre)
         return
     del texts[code]
     _save_texts(turn, draft, texts)
@@ -447,11 +416,7 @@ def _remove(turn: Turn, code: str) -> None:
     _preview(turn, draft, centre, note="✅ " + note)
 
 
-def _versions(turn: Turn) -> None:
-    found = _open(turn)
-    if found is None:
-        return
-    draft = found[1]
+def _versions(turn: Turn, draft: Broadcast, _centre: Centre) -> None:
     t = turn.t
     texts = broadcasts.versions(draft)
     lines = [t._("The versions of this notice:")]
@@ -484,12 +449,12 @@ def _versions(turn: Turn) -> None:
     turn.show(VERSIONS_STATE, make_reply(t, lines, rows, replace=True))
 
 
-WRITTEN_IN = feature.action("NBL")(_written_in_menu)
-WRITTEN = feature.action("NBS", Locale)(_written_in)
-ADD_VERSION = feature.action("NVA")(_add_version)
-WRITE = feature.action("NVW", Locale)(_write)
-REMOVE = feature.action("NVR", Locale)(_remove)
-VERSIONS = feature.action("NVE")(_versions)
+WRITTEN_IN = feature.action("NBL")(_on_draft(_written_in_menu))
+WRITTEN = feature.action("NBS", Locale)(_on_draft(_written_in))
+ADD_VERSION = feature.action("NVA")(_on_draft(_add_version))
+WRITE = feature.action("NVW", Locale)(_on_draft(_write))
+REMOVE = feature.action("NVR", Locale)(_on_draft(_remove))
+VERSIONS = feature.action("NVE")(_on_draft(_versions))
 
 
 # --- 3. the preview -----------------------------------------------------------------------------
@@ -598,12 +563,6 @@ def _summary_rows(turn: Turn, texts: dict[str, str], cap: ViberCap | None) -> Ro
     return rows
 
 
-def _show_preview(turn: Turn) -> None:
-    found = _open(turn)
-    if found is not None:
-        _preview(turn, found[1], found[2])
-
-
 def _drop(turn: Turn) -> None:
     member = staff.require(turn)
     if member is None:
@@ -615,7 +574,7 @@ def _drop(turn: Turn) -> None:
     home.show_menu(turn, note=note)
 
 
-PREVIEW = feature.action("NPV")(_show_preview)
+PREVIEW = feature.action("NPV")(_on_draft(_preview))
 DROP = feature.action("NDR")(_drop)
 
 
@@ -712,12 +671,6 @@ def _send_now(turn: Turn) -> None:
     home.show_menu(turn)
 
 
-def _later(turn: Turn) -> None:
-    found = _open(turn)
-    if found is not None:
-        _ask_when(turn, found[2])
-
-
 def _ask_when(turn: Turn, centre: Centre, day: date | None = None, note: str | None = None) -> None:
     t = turn.t
     zone = ZoneInfo(centre.timezone)
@@ -746,14 +699,14 @@ def _ask_when(turn: Turn, centre: Centre, day: date | None = None, note: str | N
     turn.ask(WHEN_STATE, reply, day=day.isoformat() if day else None)
 
 
-def _day(turn: Turn, offset: int) -> None:
-    found = _open(turn)
-    if found is None:
-        return
+def _later(turn: Turn, _draft: Broadcast, centre: Centre) -> None:
+    _ask_when(turn, centre)
+
+
+def _day(turn: Turn, _draft: Broadcast, centre: Centre, offset: int) -> None:
     if offset > DAYS_AHEAD:
         home.stale(turn)
         return
-    centre = found[2]
     today = turn.now.astimezone(ZoneInfo(centre.timezone)).date()
     _ask_when(turn, centre, today + timedelta(days=offset))
 
@@ -765,12 +718,7 @@ def _chosen_day(turn: Turn) -> date | None:
         return None
 
 
-@feature.on_text(WHEN_STATE)
-def typed_when(turn: Turn, typed: str) -> None:
-    found = _open(turn)
-    if found is None:
-        return
-    _member, draft, centre = found
+def _typed_when(turn: Turn, draft: Broadcast, centre: Centre, typed: str) -> None:
     day = _chosen_day(turn)
     text = typed.strip()
     if day is not None and _CLOCK.fullmatch(text):
@@ -781,6 +729,9 @@ def typed_when(turn: Turn, typed: str) -> None:
         _ask_when(turn, centre, day, note="⚠️ " + refusal.text(turn.t))
         return
     _confirm(turn, draft, centre, at, note)
+
+
+feature.on_text(WHEN_STATE)(_on_draft(_typed_when))
 
 
 def _confirm(
@@ -834,8 +785,8 @@ def _schedule(turn: Turn, minutes: int) -> None:
 
 
 SEND_NOW = feature.action("NSN")(_send_now)
-LATER = feature.action("NSL")(_later)
-DAY = feature.action("NSD", Int)(_day)
+LATER = feature.action("NSL")(_on_draft(_later))
+DAY = feature.action("NSD", Int)(_on_draft(_day))
 SCHEDULE = feature.action("NSK", Int)(_schedule)
 
 

@@ -27,12 +27,13 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from flows import account, home, rules, staff
 from flows.i18n import N_, Translator
-from flows.router import Feature, Int, Locale, Turn
+from flows.router import Feature, Handler, Int, Locale, Turn
 from flows.ui import back, day, forward, make_reply, session_block, session_label, when
 from storage import queries as q
 from storage.models import Centre, Role, StaffMember, WorkshopSession
@@ -129,6 +130,19 @@ def _again(turn: Turn, found: Found) -> Found:
     counts = q.session_counts(turn.db, found.id)
     assert counts is not None
     return Found(found.member, found.centre, counts)
+
+
+def _on_session(act: Callable[..., None], *, write: bool = True) -> Handler:
+    """The handler of a button whose first value names a session: :func:`_session` looks it
+    up and checks the role (``write``: may change it), then ``act(turn, found, *rest)``. A
+    refusal has been answered already, and nothing else happens."""
+
+    def handler(turn: Turn, session_id: int, *rest: int | None) -> None:
+        found = _session(turn, session_id, write=write)
+        if found is not None:
+            act(turn, found, *rest)
+
+    return handler
 
 
 def _step_over(turn: Turn) -> None:
@@ -327,13 +341,7 @@ def show_session(turn: Turn, found: Found, note: str | None = None) -> None:
     turn.show(SESSION_STATE, make_reply(t, lines, rows, replace=True))
 
 
-def _open_session(turn: Turn, session_id: int) -> None:
-    found = _session(turn, session_id, write=False)
-    if found is not None:
-        show_session(turn, found)
-
-
-SESSION = feature.action("TS", Int)(_open_session)
+SESSION = feature.action("TS", Int)(_on_session(show_session, write=False))
 
 
 def _ask_value(
@@ -367,13 +375,7 @@ def _ask_title(turn: Turn, found: Found, note: str | None = None) -> None:
     _ask_value(turn, found, EDIT_TITLE, question, [], note)
 
 
-def _title(turn: Turn, session_id: int) -> None:
-    found = _session(turn, session_id, write=True)
-    if found is not None:
-        _ask_title(turn, found)
-
-
-TITLE = feature.action("TT", Int)(_title)
+TITLE = feature.action("TT", Int)(_on_session(_ask_title))
 
 
 @feature.on_text(EDIT_TITLE, longest=LONG_TITLE)
@@ -399,13 +401,7 @@ def _ask_room(turn: Turn, found: Found, note: str | None = None) -> None:
     _ask_value(turn, found, EDIT_ROOM, question, extra, note)
 
 
-def _room(turn: Turn, session_id: int) -> None:
-    found = _session(turn, session_id, write=True)
-    if found is not None:
-        _ask_room(turn, found)
-
-
-ROOM = feature.action("TR", Int)(_room)
+ROOM = feature.action("TR", Int)(_on_session(_ask_room))
 
 
 def _set_room(turn: Turn, found: Found, place: str) -> None:
@@ -425,13 +421,7 @@ def _room_typed(turn: Turn, text: str) -> None:
         _set_room(turn, found, text)
 
 
-def _no_room(turn: Turn, session_id: int) -> None:
-    found = _session(turn, session_id, write=True)
-    if found is not None:
-        _set_room(turn, found, "")
-
-
-NO_ROOM = feature.action("TRN", Int)(_no_room)
+NO_ROOM = feature.action("TRN", Int)(_on_session(partial(_set_room, place="")))
 
 
 # seats
@@ -446,13 +436,7 @@ def _ask_seats(turn: Turn, found: Found, note: str | None = None) -> None:
     _ask_value(turn, found, EDIT_SEATS, question, [choices], note)
 
 
-def _seats(turn: Turn, session_id: int) -> None:
-    found = _session(turn, session_id, write=True)
-    if found is not None:
-        _ask_seats(turn, found)
-
-
-SEATS = feature.action("TC", Int)(_seats)
+SEATS = feature.action("TC", Int)(_on_session(_ask_seats))
 
 
 def _change_seats(turn: Turn, found: Found, seats: int, *, demote: bool) -> None:
@@ -518,22 +502,8 @@ def _seats_typed(turn: Turn, text: str) -> None:
     _change_seats(turn, found, seats, demote=False)
 
 
-def _seats_set(turn: Turn, session_id: int, seats: int) -> None:
-    found = _session(turn, session_id, write=True)
-    if found is not None:
-        _change_seats(turn, found, seats, demote=False)
-
-
-SEATS_SET = feature.action("TCS", Int, Int)(_seats_set)
-
-
-def _seats_yes(turn: Turn, session_id: int, seats: int) -> None:
-    found = _session(turn, session_id, write=True)
-    if found is not None:
-        _change_seats(turn, found, seats, demote=True)
-
-
-SEATS_YES = feature.action("TCY", Int, Int)(_seats_yes)
+SEATS_SET = feature.action("TCS", Int, Int)(_on_session(partial(_change_seats, demote=False)))
+SEATS_YES = feature.action("TCY", Int, Int)(_on_session(partial(_change_seats, demote=True)))
 
 
 def _typed_number(text: str) -> int | None:
@@ -557,13 +527,7 @@ def _ask_move_day(turn: Turn, found: Found, note: str | None = None) -> None:
     _ask_value(turn, found, MOVE_DAY, question, extra, note)
 
 
-def _move(turn: Turn, session_id: int) -> None:
-    found = _session(turn, session_id, write=True)
-    if found is not None:
-        _ask_move_day(turn, found)
-
-
-MOVE = feature.action("TM", Int)(_move)
+MOVE = feature.action("TM", Int)(_on_session(_ask_move_day))
 
 
 def _move_day_chosen(turn: Turn, found: Found, on: date) -> None:
@@ -591,10 +555,7 @@ def _shown_day(turn: Turn, on: str, zone: str) -> str:
     return day(turn.t, moment, zone, turn.now)
 
 
-def _move_to_day(turn: Turn, session_id: int, number: int) -> None:
-    found = _session(turn, session_id, write=True)
-    if found is None:
-        return
+def _move_to_day(turn: Turn, found: Found, number: int) -> None:
     on = _from_number(number)
     if on is None:
         home.stale(turn)
@@ -602,7 +563,7 @@ def _move_to_day(turn: Turn, session_id: int, number: int) -> None:
     _move_day_chosen(turn, found, on)
 
 
-MOVE_TO_DAY = feature.action("TMD", Int, Int)(_move_to_day)
+MOVE_TO_DAY = feature.action("TMD", Int, Int)(_on_session(_move_to_day))
 
 
 @feature.on_text(MOVE_DAY)
@@ -655,10 +616,7 @@ def _move_time_typed(turn: Turn, text: str) -> None:
 # cancelling
 
 
-def _ask_cancel(turn: Turn, session_id: int) -> None:
-    found = _session(turn, session_id, write=True)
-    if found is None:
-        return
+def _ask_cancel(turn: Turn, found: Found) -> None:
     t, counts = turn.t, found.counts
     people = counts.confirmed + counts.waitlisted
     lines = [
@@ -677,13 +635,10 @@ def _ask_cancel(turn: Turn, session_id: int) -> None:
     turn.show(CONFIRM_STATE, make_reply(t, lines, rows, replace=True))
 
 
-CANCEL = feature.action("TX", Int)(_ask_cancel)
+CANCEL = feature.action("TX", Int)(_on_session(_ask_cancel))
 
 
-def _cancel(turn: Turn, session_id: int) -> None:
-    found = _session(turn, session_id, write=True)
-    if found is None:
-        return
+def _cancel(turn: Turn, found: Found) -> None:
     t = turn.t
     try:
         cancelled = rules.cancel_session(turn.db, turn.now, found.id)
@@ -697,7 +652,7 @@ def _cancel(turn: Turn, session_id: int) -> None:
     show_session(turn, _again(turn, found), note)
 
 
-CANCEL_YES = feature.action("TXY", Int)(_cancel)
+CANCEL_YES = feature.action("TXY", Int)(_on_session(_cancel))
 
 
 # --- attendance -------------------------------------------------------------------------------
@@ -775,13 +730,11 @@ def _marked(t: Translator, came: int, total: int) -> str:
     )  # fmt: skip
 
 
-def _attendance(turn: Turn, session_id: int, page: int | None = None) -> None:
-    found = _session(turn, session_id, write=True)
-    if found is not None:
-        show_attendance(turn, found, page or 0)
+def _attendance(turn: Turn, found: Found, page: int | None = None) -> None:
+    show_attendance(turn, found, page or 0)
 
 
-ATTENDANCE = feature.action("TA", Int, Int, optional=1)(_attendance)
+ATTENDANCE = feature.action("TA", Int, Int, optional=1)(_on_session(_attendance))
 
 
 def _mark(
@@ -796,10 +749,7 @@ def _mark(
     return changed, unknown
 
 
-def _tap_mark(turn: Turn, session_id: int, number: int, page: int, *, came: bool) -> None:
-    found = _session(turn, session_id, write=True)
-    if found is None:
-        return
+def _tap_mark(turn: Turn, found: Found, number: int, page: int, *, came: bool) -> None:
     closed = _attendance_closed(turn, found)
     if closed is not None:
         show_session(turn, found, "ℹ️ " + closed)
@@ -809,16 +759,8 @@ def _tap_mark(turn: Turn, session_id: int, number: int, page: int, *, came: bool
     show_attendance(turn, _again(turn, found), page, note)
 
 
-def _mark_tapped(turn: Turn, session_id: int, number: int, page: int) -> None:
-    _tap_mark(turn, session_id, number, page, came=True)
-
-
-def _unmark_tapped(turn: Turn, session_id: int, number: int, page: int) -> None:
-    _tap_mark(turn, session_id, number, page, came=False)
-
-
-MARK = feature.action("TAM", Int, Int, Int)(_mark_tapped)
-UNMARK = feature.action("TAU", Int, Int, Int)(_unmark_tapped)
+MARK = feature.action("TAM", Int, Int, Int)(_on_session(partial(_tap_mark, came=True)))
+UNMARK = feature.action("TAU", Int, Int, Int)(_on_session(partial(_tap_mark, came=False)))
 
 
 def _unknown(t: Translator, numbers: list[int]) -> str:
@@ -858,16 +800,13 @@ def _numbers_typed(turn: Turn, text: str) -> None:
     show_attendance(turn, _again(turn, found), page, "\n".join(notes))
 
 
-def _attendance_done(turn: Turn, session_id: int) -> None:
-    found = _session(turn, session_id, write=True)
-    if found is None:
-        return
+def _attendance_done(turn: Turn, found: Found) -> None:
     numbers = q.tickets(turn.db, found.id)
     came = sum(1 for ticket in numbers if ticket.attended)
     show_session(turn, found, "✅ " + _marked(turn.t, came, len(numbers)))
 
 
-ATTENDANCE_DONE = feature.action("TAD", Int)(_attendance_done)
+ATTENDANCE_DONE = feature.action("TAD", Int)(_on_session(_attendance_done))
 
 
 # --- a new session, step by step ---------------------------------------------------------------
