@@ -24,6 +24,9 @@ from flows.clock import FakeClock
 from storage import migrate
 from storage.db import Database, normalise_url
 
+# The stand-ins and the polling bot, as fixtures for every end-to-end test module.
+pytest_plugins = ["tests.e2e"]
+
 # python-telegram-bot warns (an error here) on every duration it builds unless told to use
 # timedelta; `workshopbot run` opts in the same way at its entry point.
 os.environ.setdefault("PTB_TIMEDELTA", "true")

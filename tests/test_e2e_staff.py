@@ -17,7 +17,6 @@ from flows.clock import FakeClock
 from storage import queries as q
 from storage.db import Database
 from storage.models import AuditEntry, Person, StaffMember
-from tests.e2e import polling_bot
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.viber_api import FakeViber, FakeViberUser
 from tests.seeding import World
@@ -62,14 +61,6 @@ def actions(app: App) -> list[tuple[str, str, int | None]]:
 async def telegram() -> AsyncIterator[FakeTelegram]:
     async with FakeTelegram(rate_limit=30, bot_username="radionice_bot") as server:
         yield server
-
-
-@pytest.fixture
-async def polling(
-    telegram: FakeTelegram, database: Database, clock: FakeClock, tmp_path: Path
-) -> AsyncIterator[tuple[App, World]]:
-    async with polling_bot(telegram, database, clock, tmp_path) as running:
-        yield running
 
 
 def username_known(app: App) -> bool:
@@ -130,12 +121,6 @@ def answered(telegram: FakeTelegram, person: Person_, before: int) -> Callable[[
 
 
 # --- Viber -----------------------------------------------------------------------------------
-
-
-@pytest.fixture
-async def viber() -> AsyncIterator[FakeViber]:
-    async with FakeViber(rate_limit=50) as server:
-        yield server
 
 
 @pytest.fixture

@@ -16,7 +16,6 @@ from bot.app import App
 from flows.clock import FakeClock
 from storage.db import Database
 from storage.models import Booking, WorkshopSession
-from tests.e2e import polling_bot
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.viber_api import FakeViber
 from tests.seeding import World
@@ -44,24 +43,10 @@ def came(app: App, session_id: int) -> list[int]:
 # --- Telegram --------------------------------------------------------------------------------
 
 
-@pytest.fixture
-async def telegram() -> AsyncIterator[FakeTelegram]:
-    async with FakeTelegram(rate_limit=30) as server:
-        yield server
-
-
-@pytest.fixture
-async def running(
-    telegram: FakeTelegram, database: Database, clock: FakeClock, tmp_path: Path
-) -> AsyncIterator[tuple[App, World]]:
-    async with polling_bot(telegram, database, clock, tmp_path) as running:
-        yield running
-
-
 async def test_staff_run_a_session_on_telegram(
-    telegram: FakeTelegram, running: tuple[App, World], clock: FakeClock
+    telegram: FakeTelegram, polling: tuple[App, World], clock: FakeClock
 ) -> None:
-    app, world = running
+    app, world = polling
     lena = Person_(telegram, telegram.user("Lena", "en"))
     await lena.say(f"/start staff-{invitation(app, 'staff', world.krnjaca)}", expect="agree")
     await lena.press("I agree", expect="Staff tools for Krnjača")
@@ -104,12 +89,6 @@ async def test_staff_run_a_session_on_telegram(
 
 
 # --- Viber -----------------------------------------------------------------------------------
-
-
-@pytest.fixture
-async def viber() -> AsyncIterator[FakeViber]:
-    async with FakeViber(rate_limit=50) as server:
-        yield server
 
 
 @pytest.fixture

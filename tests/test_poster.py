@@ -38,7 +38,6 @@ from storage.models import AuditEntry
 from storage.queries.languages import centre_locales
 from tests.conftest import make_settings
 from tests.dialogue import Resident
-from tests.e2e import polling_bot
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.viber_api import FakeViber
 from tests.seeding import World, seed
@@ -397,20 +396,6 @@ def test_without_links_staff_are_told_why(app: App, clock: FakeClock) -> None:
     assert poster_audits(app) == []
 
 
-@pytest.fixture
-async def telegram() -> AsyncIterator[FakeTelegram]:
-    async with FakeTelegram(rate_limit=30) as server:
-        yield server
-
-
-@pytest.fixture
-async def polling(
-    telegram: FakeTelegram, database: Database, clock: FakeClock, tmp_path: Path
-) -> AsyncIterator[tuple[App, World]]:
-    async with polling_bot(telegram, database, clock, tmp_path) as running:
-        yield running
-
-
 async def test_staff_get_the_poster_on_telegram(
     telegram: FakeTelegram, polling: tuple[App, World]
 ) -> None:
@@ -449,12 +434,6 @@ async def viber_staff_poster(fake: FakeViber, app: App, world: World) -> tuple[s
     assert messages[-2] == file and messages[-1].get("keyboard")  # file, then text + buttons
     assert file["file_name"] == "poster-krnjaca.pdf"
     return str(file["media"]), int(file["size"])
-
-
-@pytest.fixture
-async def viber() -> AsyncIterator[FakeViber]:
-    async with FakeViber(rate_limit=50) as server:
-        yield server
 
 
 @pytest.fixture
