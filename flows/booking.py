@@ -368,14 +368,6 @@ def reminder(t: Translator, lines: Sequence[str], booking_id: int, ticket: int =
     return make_reply(t, lines, rows)
 
 
-def feedback_invitation(t: Translator, session: WorkshopSession) -> Reply:
-    lines = [
-        "🙏 " + t._("Thank you for taking part in {title}.", title=session.title),
-        t._("Soon we will ask you a few short questions about it. Your answers are anonymous."),
-    ]
-    return make_reply(t, lines, [home.back_row(t)])
-
-
 def session_moved(t: Translator, session: WorkshopSession, zone: str, now: datetime) -> Reply:
     lines = [
         "🔁 " + t._("The time of this workshop has changed."),

@@ -79,6 +79,14 @@ class Translator:
         values.setdefault("count", self.number(n))
         return self._format(self._translations.ngettext(singular, plural, n), values)
 
+    def knows(self, message: str) -> bool:
+        """Whether this language has a translation of ``message`` (the source language, English,
+        knows every message)."""
+        if self.code == DEFAULT_LOCALE:
+            return True
+        catalog = getattr(self._translations, "_catalog", {})
+        return bool(catalog.get(message))
+
     def number(self, n: int) -> str:
         return format_decimal(n, locale=self.locale)
 

@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session
 
-from flows import booking
+from flows import booking, feedback
 from flows.clock import Clock
 from flows.events import Address
 from flows.i18n import Catalogs, Translator
@@ -173,7 +173,7 @@ class Ledger:
         zone = view.zone or self.plan.default_zone
         kind = view.kind
         if kind == LedgerKind.FEEDBACK:
-            return booking.feedback_invitation(t, session)
+            return feedback.invitation(t, session, view.booking_id)
         if kind == LedgerKind.SESSION_CANCELLED:
             return booking.session_cancelled(t, session, zone, now)
         if session.cancelled_at is not None or session.starts_at <= now:

@@ -35,6 +35,7 @@ from flows.events import Incoming
 from flows.i18n import Catalogs, Translator
 from flows.links import Links
 from flows.payloads import MAX_BYTES, Payload, split
+from flows.questionnaire import Questionnaires
 from flows.replies import Outcome, Reply
 from storage import queries as q
 from storage.identity import Vault
@@ -78,6 +79,9 @@ class Services:
     default_zone: str  # for a person without a centre (settings' TIMEZONE)
     viber_uri: str | None = None  # the Viber account's URI, for links (VIBER_CHAT_URI)
     viber_cap: int | None = None  # bot-initiated Viber messages a month (a broadcast checks)
+    # The feedback questions (the packaged ones unless the settings name a folder).
+    questionnaires: Questionnaires = field(default_factory=Questionnaires.load)
+    feedback_min_group: int = 5  # feedback totals shown only for groups this large
 
     def links(self, db: Session) -> Links:
         """The bot's links on each platform it is known on."""

@@ -107,6 +107,10 @@ class Booking(SQLModel, table=True):
     # booking is cancelled and made again): staff mark attendance by number, never by name.
     ticket: int = Field(default=0)
     attended_at: datetime | None = Field(default=None, sa_column=_utc())
+    # A waitlist place that became a seat (the counts report how often the waitlist helped).
+    promoted: bool = Field(default=False)
+    # That this person gave feedback on this session, never what (see :class:`Feedback`).
+    feedback_given: bool = Field(default=False)
     created_at: datetime = Field(sa_column=_utc(nullable=False))
     updated_at: datetime = Field(sa_column=_utc(nullable=False))
 
@@ -360,3 +364,27 @@ class Broadcast(SQLModel, table=True):
     created_at: datetime = Field(sa_column=_utc(nullable=False))
     started_at: datetime | None = Field(default=None, sa_column=_utc())
     finished_at: datetime | None = Field(default=None, sa_column=_utc())
+
+
+class Feedback(SQLModel, table=True):
+    """One anonymous answer to the questionnaire after a workshop.
+
+    Unlinkable by construction: no column refers to a person, a chat, a booking, a session or
+    an exact time; only the centre, the workshop's title, the ISO week of the session
+    (``2026-W49``) and the answers. The id is random, and rows are kept in the order of their
+    ids (SQLite: a table without rowid; PostgreSQL: rewritten in id order by the hourly
+    housekeeping, see ``storage.queries.feedback.shuffle_feedback``), so neither the ids nor
+    the order of the rows say who answered when.
+
+    ``answers`` is ``question=value`` pairs sorted by question and joined with ``;`` (a
+    skipped question is absent): few distinct strings, so the database groups them cheaply.
+    """
+
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    id: str = Field(max_length=32, primary_key=True)
+    centre_id: int = Field(index=True)  # not a foreign key: kept if the centre goes
+    workshop: str = Field(max_length=120)
+    week: str = Field(max_length=8, index=True)
+    answers: str = Field(default="", max_length=400)
+    comment: str | None = Field(default=None, max_length=500)

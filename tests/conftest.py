@@ -89,7 +89,7 @@ def _postgres() -> Database:
             text(
                 "TRUNCATE ledger, booking, person, workshop_session, centre, "
                 "seen_delivery, outbound_message, monthly_usage, bot_profile, "
-                "audit_log, invite_attempt "
+                "audit_log, invite_attempt, feedback "
                 "RESTART IDENTITY CASCADE"
             )
         )

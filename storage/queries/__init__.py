@@ -9,9 +9,11 @@ from storage.queries.bookings import *  # noqa: F403
 from storage.queries.broadcasts import *  # noqa: F403
 from storage.queries.centres import *  # noqa: F403
 from storage.queries.deliveries import *  # noqa: F403
+from storage.queries.feedback import *  # noqa: F403
 from storage.queries.ledger import *  # noqa: F403
 from storage.queries.people import *  # noqa: F403
 from storage.queries.profiles import *  # noqa: F403
+from storage.queries.reports import *  # noqa: F403
 from storage.queries.sessions import *  # noqa: F403
 from storage.queries.staff import *  # noqa: F403
 from storage.queries.staffing import *  # noqa: F403

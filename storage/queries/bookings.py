@@ -175,6 +175,7 @@ def _promote_next(db: Session, session: WorkshopSession, now: datetime) -> int |
     if first is None:
         return None
     first.status = BookingStatus.CONFIRMED
+    first.promoted = True
     first.updated_at = now
     db.add(first)
     db.flush()

@@ -31,6 +31,7 @@ from storage.models import (
     Person,
     WorkshopSession,
 )
+from storage.queries.feedback import attendance_rule
 
 __all__ = [
     "Due",
@@ -182,7 +183,8 @@ def due_feedback(
     db: Session, now: datetime, delay: timedelta, *, within: timedelta, chunk: int = 1000
 ) -> Generator[Due, None, None]:
     """Feedback invitations due: sessions that ended ``delay`` ago (and not longer than
-    ``within`` ago), one per confirmed booking, never twice."""
+    ``within`` ago), one per person who took part (marked as attended where attendance was
+    taken, else booked with a seat), never twice."""
     already = (
         select(LedgerEntry.id)
         .where(LedgerEntry.booking_id == Booking.id, LedgerEntry.kind == LedgerKind.FEEDBACK)
@@ -198,7 +200,7 @@ def due_feedback(
         )
         .join(WorkshopSession, col(WorkshopSession.id) == Booking.session_id)
         .where(
-            Booking.status == BookingStatus.CONFIRMED,
+            attendance_rule(),
             col(WorkshopSession.cancelled_at).is_(None),
             col(WorkshopSession.starts_at) <= now - delay,
             col(WorkshopSession.starts_at) > now - within - timedelta(hours=12),

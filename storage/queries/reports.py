@@ -1,0 +1,204 @@
+"""What the counts and the feedback export are made of, read in bulk.
+
+The database does the heavy part (grouping a million rows is its job); the rules (months in
+each centre's time zone, people counted once, small groups hidden) live in
+``flows.figures``, which both the command line and the chat use.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Integer, case, func, select
+from sqlmodel import Session, col
+
+from storage.models import Booking, BookingStatus, Feedback, WorkshopSession
+
+__all__ = [
+    "SessionTally",
+    "attendees",
+    "count_comments",
+    "feedback_comments",
+    "feedback_tallies",
+    "session_tallies",
+]
+
+
+@dataclass(frozen=True)
+class SessionTally:
+    """One session and what happened at it."""
+
+    session_id: int
+    centre_id: int
+    starts_at: datetime
+    cancelled: bool
+    booked: int  # seats taken (bookings not cancelled)
+    attended: int  # marked as attended at the door
+    promoted: int  # waitlist places that became seats
+    feedback: int  # people who gave feedback
+
+
+def _count(condition: Any) -> Any:
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+
+def session_tallies(
+    db: Session, start: datetime, end: datetime, centre_ids: Collection[int] | None = None
+) -> list[SessionTally]:
+    """Every session that starts in ``[start, end)`` (at the given centres), with its counts."""
+    query = (
+        select(
+            col(WorkshopSession.id),
+            col(WorkshopSession.centre_id),
+            col(WorkshopSession.starts_at),
+            col(WorkshopSession.cancelled_at),
+            _count(col(Booking.status) == BookingStatus.CONFIRMED),
+            _count(col(Booking.attended_at).is_not(None)),
+            _count(col(Booking.promoted).is_(True)),
+            _count(col(Booking.feedback_given).is_(True)),
+        )
+        .select_from(WorkshopSession)
+        .outerjoin(Booking, col(Booking.session_id) == col(WorkshopSession.id))
+        .where(col(WorkshopSession.starts_at) >= start, col(WorkshopSession.starts_at) < end)
+        .group_by(
+            col(WorkshopSession.id),
+            col(WorkshopSession.centre_id),
+            col(WorkshopSession.starts_at),
+            col(WorkshopSession.cancelled_at),
+        )
+    )
+    if centre_ids is not None:
+        query = query.where(col(WorkshopSession.centre_id).in_(list(centre_ids)))
+    return [
+        SessionTally(
+            int(sid),
+            int(centre),
+            starts,
+            cancelled is not None,
+            int(booked),
+            int(attended),
+            int(promoted),
+            int(feedback),
+        )
+        for sid, centre, starts, cancelled, booked, attended, promoted, feedback in db.execute(
+            query
+        )
+    ]
+
+
+def attendees(
+    db: Session,
+    start: datetime,
+    end: datetime,
+    centre_ids: Collection[int] | None = None,
+    *,
+    chunk: int = 10_000,
+) -> Iterator[tuple[int, int]]:
+    """``(session id, person id)`` for everyone marked as attended at a session starting in
+    ``[start, end)``: the people behind "distinct participants"."""
+    query = (
+        select(col(Booking.session_id), col(Booking.person_id))
+        .join(WorkshopSession, col(WorkshopSession.id) == col(Booking.session_id))
+        .where(
+            col(Booking.attended_at).is_not(None),
+            col(WorkshopSession.cancelled_at).is_(None),
+            col(WorkshopSession.starts_at) >= start,
+            col(WorkshopSession.starts_at) < end,
+        )
+        .execution_options(yield_per=chunk)
+    )
+    if centre_ids is not None:
+        query = query.where(col(WorkshopSession.centre_id).in_(list(centre_ids)))
+    rows = db.execute(query)
+    try:
+        for session_id, person_id in rows:
+            yield int(session_id), int(person_id)
+    finally:
+        rows.close()
+
+
+def _weeks(query: Any, first: str, last: str, centre_ids: Collection[int] | None) -> Any:
+    query = query.where(col(Feedback.week) >= first, col(Feedback.week) <= last)
+    if centre_ids is not None:
+        query = query.where(col(Feedback.centre_id).in_(list(centre_ids)))
+    return query
+
+
+def feedback_tallies(
+    db: Session, first_week: str, last_week: str, centre_ids: Collection[int] | None = None
+) -> list[tuple[int, str, str, str, int]]:
+    """``(centre id, week, workshop, answers, responses)``: identical answers counted together,
+    so a million rows come back as a few thousand."""
+    query = _weeks(
+        select(
+            col(Feedback.centre_id),
+            col(Feedback.week),
+            col(Feedback.workshop),
+            col(Feedback.answers),
+            func.count().cast(Integer),
+        ).group_by(
+            col(Feedback.centre_id),
+            col(Feedback.week),
+            col(Feedback.workshop),
+            col(Feedback.answers),
+        ),
+        first_week,
+        last_week,
+        centre_ids,
+    )
+    return [
+        (int(centre), str(week), str(workshop), str(answers), int(n))
+        for centre, week, workshop, answers, n in db.execute(query)
+    ]
+
+
+def count_comments(
+    db: Session, first_week: str, last_week: str, centre_ids: Collection[int] | None = None
+) -> int:
+    query = _weeks(
+        select(func.count()).select_from(Feedback).where(col(Feedback.comment).is_not(None)),
+        first_week,
+        last_week,
+        centre_ids,
+    )
+    return int(db.execute(query).scalar_one())
+
+
+def feedback_comments(
+    db: Session,
+    first_week: str,
+    last_week: str,
+    centre_ids: Collection[int] | None = None,
+    *,
+    chunk: int = 10_000,
+) -> Iterator[tuple[int, str, str, str]]:
+    """``(centre id, week, workshop, comment)``, grouped; within a group in the order of the
+    random ids, which is no order at all."""
+    query = _weeks(
+        select(
+            col(Feedback.centre_id),
+            col(Feedback.week),
+            col(Feedback.workshop),
+            col(Feedback.comment),
+        )
+        .where(col(Feedback.comment).is_not(None))
+        .order_by(
+            col(Feedback.centre_id),
+            col(Feedback.week),
+            col(Feedback.workshop),
+            col(Feedback.id),
+        )
+        .execution_options(yield_per=chunk),
+        first_week,
+        last_week,
+        centre_ids,
+    )
+    rows = db.execute(query)
+    try:
+        for centre, week, workshop, comment in rows:
+            yield int(centre), str(week), str(workshop), str(comment)
+    finally:
+        rows.close()
