@@ -18,7 +18,7 @@ from bot.channels.base import Channel, Webhooks
 from bot.channels.telegram import Parsed, TelegramChannel
 from bot.channels.viber import ViberChannel
 from bot.dispatch import Dispatcher
-from bot.documents import Documents, FileLinks, SendsDocuments
+from bot.documents import Documents, FileLinks, Reports, SendsDocuments
 from bot.keys import data_secret
 from bot.outbox import Outbox
 from bot.scheduler import LedgerSender, Scheduler
@@ -30,6 +30,7 @@ from flows.events import Address, Incoming, Start
 from flows.features import build_router
 from flows.i18n import Catalogs
 from flows.ledger import Ledger, LedgerPlan
+from flows.questionnaire import Questionnaires
 from flows.replies import Outcome
 from flows.router import Router, Services
 from storage import migrate
@@ -253,6 +254,7 @@ def build_app(
     try:  # the key first: nothing may touch (or migrate) the database without a usable one
         vault = Vault(data_secret(settings))
         catalogs = Catalogs.load(settings.locales_dir)
+        questionnaires = Questionnaires.load(settings.questionnaire_dir)
     except Exception as error:
         raise StartupError(str(error)) from error
     database = database or open_database(settings)
@@ -277,7 +279,9 @@ def build_app(
             billing=ViberBilling(database, clock, settings.viber_monthly_proactive_cap),
             is_button=router.is_button_data,
         )
-    give_documents(settings, database, catalogs, vault, clock, chosen.values())
+    documents = give_documents(
+        settings, database, catalogs, vault, clock, chosen.values(), questionnaires
+    )
     services = Services(
         vault,
         catalogs,
@@ -285,6 +289,8 @@ def build_app(
         default_zone=settings.timezone,
         viber_uri=settings.viber_chat_uri,
         viber_cap=settings.viber_monthly_proactive_cap,
+        questionnaires=questionnaires,
+        feedback_min_group=settings.feedback_min_group,
     )
     conversation = Conversation(database, services, router)
 
@@ -324,7 +330,11 @@ def build_app(
         notify_interval=settings.notify_interval,
     )
     dispatcher = Dispatcher(
-        conversation, outbox, on_notify=scheduler.kick, threads=settings.flow_threads
+        conversation,
+        outbox,
+        on_notify=scheduler.kick,
+        threads=settings.flow_threads,
+        documents=documents,
     )
     app = App(
         settings=settings,
@@ -353,15 +363,24 @@ def give_documents(
     vault: Vault,
     clock: Clock,
     channels: Iterable[Channel],
+    questionnaires: Questionnaires | None = None,
 ) -> Documents:
-    """The documents replies name (the poster), for every channel that sends them; Viber,
-    which fetches files by URL, serves them at signed links under PUBLIC_URL."""
+    """The documents replies name (the poster, exports, the /stats chart), for every channel
+    that sends them; Viber, which fetches files by URL, serves them at signed links under
+    PUBLIC_URL."""
+    reports = Reports(
+        questionnaires or Questionnaires.load(settings.questionnaire_dir),
+        settings.feedback_min_group,
+        clock,
+        settings.timezone,
+    )
     documents = Documents(
         database,
         catalogs,
         viber_uri=settings.viber_chat_uri,
         font=settings.poster_font,
         folder=settings.data_dir / "documents",
+        reports=reports,
     )
     for channel in channels:
         if isinstance(channel, SendsDocuments) and channel.documents is None:

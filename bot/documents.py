@@ -16,22 +16,27 @@ import asyncio
 import base64
 import hashlib
 import hmac
+import io
 import logging
 import re
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import NamedTuple, Protocol, runtime_checkable
+from zoneinfo import ZoneInfo
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from bot import exports
 from flows.clock import Clock
 from flows.i18n import Catalogs
 from flows.links import Links
+from flows.questionnaire import Questionnaires
 from flows.replies import Document
 from storage import queries as q
 from storage.db import Database
@@ -40,7 +45,8 @@ log = logging.getLogger(__name__)
 
 CACHE_SECONDS = 300.0
 LINK_LIFETIME = timedelta(hours=1)
-_NAME = re.compile(r"^[a-z0-9-]{1,64}$")
+_NAME = re.compile(r"^[a-z0-9_-]{1,100}$")
+Progress = Callable[[float], None]  # how much of a document is made, 0 to 1
 
 
 class File(NamedTuple):
@@ -66,9 +72,11 @@ class Documents:
         folder: Path,
         cache_seconds: float = CACHE_SECONDS,
         monotonic: Callable[[], float] = time.monotonic,
+        reports: Reports | None = None,
     ) -> None:
         self.database = database
         self.catalogs = catalogs
+        self.reports = reports  # what exports and the /stats chart need
         self.viber_uri = viber_uri
         self.font = font
         self.folder = folder  # where a channel without uploads (the terminal) saves them
@@ -78,25 +86,27 @@ class Documents:
         self._lock = threading.Lock()
         self.renders = 0  # how many documents were rendered (the rest came from the cache)
 
-    async def get(self, document: Document) -> File:
+    async def get(self, document: Document, progress: Progress | None = None) -> File:
         """The file, rendered in a worker thread (a page takes a second of CPU)."""
-        return await asyncio.to_thread(self.render, document)
+        return await asyncio.to_thread(self.render, document, progress)
 
-    def render(self, document: Document) -> File:
+    def render(self, document: Document, progress: Progress | None = None) -> File:
         key = (document.kind, document.key)
         with self._lock:  # one rendering at a time: they are rare, and each is cached
             kept = self._cache.get(key)
             if kept is not None and kept[0] > self._monotonic():
                 file = kept[1]
             else:
-                file = self._render(document)
+                file = self._render(document, progress)
                 self.renders += 1
                 self._cache[key] = (self._monotonic() + self.cache_seconds, file)
         if document.filename and document.filename != file.filename:
             return file._replace(filename=document.filename)
         return file
 
-    def _render(self, document: Document) -> File:
+    def _render(self, document: Document, progress: Progress | None = None) -> File:
+        if document.kind in (exports.KIND, exports.CHART):
+            return self._report(document, progress)
         if document.kind != "poster":
             raise DocumentError(f"unknown kind of document {document.kind!r}")
         from bot import poster  # Pillow and segno load when the first poster is made
@@ -115,6 +125,50 @@ class Documents:
         except (poster.PosterError, OSError, ValueError) as error:  # a font Pillow cannot read
             raise DocumentError(str(error)) from error
         return File(f"poster-{document.key}.pdf", data, "application/pdf")
+
+    def _report(self, document: Document, progress: Progress | None) -> File:
+        """An export (CSV or Excel) or the /stats chart; the flow that named it checked who
+        may have it."""
+        if self.reports is None:
+            raise DocumentError("exports are not set up here")
+        reports = self.reports
+        try:
+            export = exports.Export.from_key(document.key, self.catalogs)
+        except exports.ExportError as error:
+            raise DocumentError(str(error)) from error
+        now = reports.clock.now()
+
+        def rows_done(done: int, expected: int | None) -> None:
+            if progress is not None and expected:
+                progress(min(1.0, done / expected))
+
+        try:
+            with self.database.session() as db:
+                if export.what == exports.CHART:
+                    data = exports.chart(db, export, catalogs=self.catalogs, now=now,
+                                         font=self.font)  # fmt: skip
+                else:
+                    buffer = io.BytesIO()
+                    exports.write(
+                        db, export, buffer, catalogs=self.catalogs,
+                        questionnaires=reports.questionnaires, min_group=reports.min_group,
+                        now=now, today=now.astimezone(ZoneInfo(reports.zone)).date(),
+                        progress=rows_done,
+                    )  # fmt: skip
+                    data = buffer.getvalue()
+        except (exports.ExportError, ValueError, OSError) as error:
+            raise DocumentError(str(error)) from error
+        return File(export.filename(), data, exports.MIME[export.fmt])
+
+
+@dataclass(frozen=True)
+class Reports:
+    """What exports and charts need besides the database."""
+
+    questionnaires: Questionnaires
+    min_group: int
+    clock: Clock
+    zone: str  # the default time zone (today's date for "never the current week")
 
 
 @runtime_checkable

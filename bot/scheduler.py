@@ -189,7 +189,8 @@ class Scheduler:
     async def _forget(self) -> None:
         """Webhook deliveries older than a week will not be retried any more, failed
         invitation tries older than a day no longer count, and notices left as drafts for a
-        day can no longer be sent: forget all three."""
+        day can no longer be sent: forget all three. And the feedback written in the last
+        hour loses the order it was written in (see ``q.shuffle_feedback``)."""
         try:
             await asyncio.to_thread(self.sender.ledger.forget_deliveries, timedelta(days=7))
             await asyncio.to_thread(self._forget_stale)
@@ -202,6 +203,8 @@ class Scheduler:
         with ledger.database.session() as db:
             q.forget_attempts(db, now - timedelta(days=1))
             q.forget_drafts(db, now)
+        with ledger.database.session() as db:
+            q.shuffle_feedback(db)
 
     async def stop(self) -> None:
         """Stop the jobs and wait for any job in progress (a sweep is never left half-way

@@ -49,6 +49,10 @@ class Settings(BaseSettings):
         default="24h,1h", description="before each session, e.g. 2d,24h,90m"
     )
     feedback_delay: str = Field(default="30m", description="after a session ends")
+    # Feedback totals are shown only for groups of at least this many responses (never < 3).
+    feedback_min_group: int = Field(default=5, ge=3, le=100)
+    # A folder of questionnaires: default.toml and <centre slug>.toml (see flows/questionnaire).
+    questionnaire_dir: Path | None = None
     reminder_sweep_seconds: float = Field(default=30.0, gt=0, le=60)
     reminder_lease: str = Field(default="2m", description="how long a claim holds without renewal")
     flow_threads: int = Field(default=2, ge=1, le=32, description="threads running conversations")

@@ -172,12 +172,12 @@ def decode_replies(data: str) -> list[Reply]:
 def _encode_document(document: Document | None) -> dict[str, list[str]]:
     if document is None:
         return {}
-    return {"document": [document.kind, document.key, document.filename]}
+    return {"document": [document.kind, document.key, document.filename, document.working]}
 
 
 def _decode_document(value: object) -> Document | None:
     """A kept reply's document (replies kept before documents existed have none)."""
-    if not isinstance(value, list) or len(value) != 3:
+    if not isinstance(value, list) or len(value) not in (3, 4):
         return None
-    kind, key, filename = (str(part) for part in value)
-    return Document(kind, key, filename)
+    kind, key, filename, *working = (str(part) for part in value)
+    return Document(kind, key, filename, *working)

@@ -14,6 +14,7 @@ from flows import (
     onboarding,
     posters,
     privacy,
+    reports,
     staff,
     staff_sessions,
 )
@@ -30,6 +31,7 @@ FEATURES: tuple[Feature, ...] = (
     announce.feature,
     staff_sessions.feature,
     posters.feature,
+    reports.feature,
 )
 
 

@@ -11,6 +11,7 @@ line starts with a right-to-left mark so apps lay the paragraph out from the rig
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import gettext
 import io
@@ -22,11 +23,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel import Locale
-from babel.dates import format_datetime, format_timedelta, match_skeleton
+from babel.dates import format_date, format_datetime, format_timedelta, match_skeleton
 from babel.lists import format_list
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from babel.numbers import format_decimal
+from babel.numbers import format_decimal, format_percent
 from babel.support import Translations
 
 DEFAULT_LOCALE = "en"
@@ -98,6 +99,17 @@ class Translator:
     def date(self, moment: datetime, zone: str) -> str:
         """A date with its year: "Dec 1, 2026"."""
         return self._format_moment("yMMMd", moment, zone)
+
+    def date_only(self, day: dt.date) -> str:
+        """A calendar day with its year, "Dec 1, 2026" (no time, no time zone)."""
+        pattern = self._patterns.get("yMMMd")
+        if pattern is None:
+            pattern = self._patterns["yMMMd"] = _skeleton_pattern("yMMMd", self.locale)
+        return format_date(day, pattern, locale=self.locale)
+
+    def percent(self, fraction: float) -> str:
+        """78 %, in this language's way ("78%", "78 %", "٧٨٪")."""
+        return format_percent(fraction, locale=self.locale)
 
     def time(self, moment: datetime, zone: str) -> str:
         return self._format_moment("Hm", moment, zone)

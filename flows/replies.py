@@ -21,6 +21,9 @@ class Document:
     kind: str
     key: str
     filename: str
+    # Said while a slow document is being made (an export): the bot shows it with the
+    # progress, so the person knows it is coming.
+    working: str = ""
 
 
 @dataclass(frozen=True)

@@ -240,6 +240,12 @@ class TelegramChannel:
             for text, _ in messages:
                 await self.bot.send_message(chat, text)
             caption = None
+        if file.mime.startswith("image/"):  # a chart: shown in the chat, not as a file
+            await self.bot.send_photo(
+                chat, file.data, filename=file.filename, caption=caption or None,
+                reply_markup=markup,
+            )  # fmt: skip
+            return
         await self.bot.send_document(
             chat, file.data, filename=file.filename, caption=caption or None, reply_markup=markup
         )

@@ -366,6 +366,8 @@ class ViberChannel:
         except DocumentError as error:
             log.error("viber: the %s %r could not be made: %s", document.kind, document.key, error)
             return None
+        if file.mime.startswith("image/"):  # a chart: shown in the chat, not as a file
+            return {"type": "picture", "media": url, "text": "", "sender": self.sender}
         return {
             "type": "file",
             "media": url,

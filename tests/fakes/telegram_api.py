@@ -75,7 +75,9 @@ MAX_UPDATES_PER_CALL = 100
 MAX_COMMANDS = 100
 
 # Flood control counts every message the bot sends or edits, like the real API does.
-SENDS = frozenset({"sendMessage", "sendDocument", "editMessageText", "editMessageReplyMarkup"})
+SENDS = frozenset(
+    {"sendMessage", "sendDocument", "sendPhoto", "editMessageText", "editMessageReplyMarkup"}
+)
 # Where a call's uploaded files reach its handler (never a Bot API parameter name).
 _UPLOADS = "__uploads__"
 
@@ -530,10 +532,11 @@ def _message_text(params: JSON) -> tuple[str, list[JSON]]:
     return text, entities
 
 
-def _uploaded_document(params: JSON) -> tuple[str, bytes]:
-    """The name and bytes of the file uploaded as ``document``, or Telegram's error."""
-    value = params.get("document")
-    data = params.get(_UPLOADS, {}).get("document")
+def _uploaded_document(params: JSON, field: str = "document") -> tuple[str, bytes]:
+    """The name and bytes of the file uploaded as ``document`` (or ``photo``), or Telegram's
+    error."""
+    value = params.get(field)
+    data = params.get(_UPLOADS, {}).get(field)
     if isinstance(value, str) and value:
         # A file_id or an HTTP URL: the fake keeps no files to send again.
         raise _bad_request("wrong remote file identifier specified: can't unserialize it")
@@ -766,6 +769,7 @@ class FakeTelegram:
             "deleteMyCommands": self._delete_my_commands,
             "sendMessage": self._send_message,
             "sendDocument": self._send_document,
+            "sendPhoto": self._send_photo,
             "editMessageText": self._edit_message_text,
             "editMessageReplyMarkup": self._edit_message_reply_markup,
             "deleteMessage": self._delete_message,
@@ -1124,6 +1128,31 @@ class FakeTelegram:
         if reply_keyboard is not None:
             chat.reply_keyboard = reply_keyboard if "keyboard" in reply_keyboard else None
         chat.versions[message["message_id"]] = [message]
+        self.uploads.append(Upload(chat.user.id, message["message_id"], filename, mime, data))
+        self._record_send()
+        return message
+
+    async def _send_photo(self, params: JSON) -> JSON:
+        """A picture: kept with the uploads (``mime`` says it is an image), shown as a photo."""
+        chat = self._target_chat(params)
+        filename, data = _uploaded_document(params, "photo")
+        if not data.startswith((b"\x89PNG", b"\xff\xd8")):
+            raise _bad_request("IMAGE_PROCESS_FAILED")
+        caption, _ = _caption(params)
+        inline_markup, _keyboard = _reply_markup(params, inline_only=False)
+        message: JSON = {
+            "message_id": chat.next_message_id(),
+            "from": self.bot_user,
+            "chat": _chat_json(chat.user),
+            "date": _now(),
+            "photo": [{**self._file_ids("AgAC"), "file_size": len(data)}],
+        }
+        if caption:
+            message["caption"] = caption
+        if inline_markup is not None:
+            message["reply_markup"] = inline_markup
+        chat.versions[message["message_id"]] = [message]
+        mime = mimetypes.guess_type(filename)[0] or "image/png"
         self.uploads.append(Upload(chat.user.id, message["message_id"], filename, mime, data))
         self._record_send()
         return message

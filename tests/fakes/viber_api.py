@@ -157,6 +157,8 @@ def _check_message(body: JSON) -> JSON:
         raise _missing("type")
     if body["type"] == "file":
         content = _check_file(body)
+    elif body["type"] == "picture":
+        content = _check_picture(body)
     elif body["type"] == "text":
         content = {"text": _check_text(body)}
     else:
@@ -201,6 +203,20 @@ def _check_file(body: JSON) -> JSON:
     if "text" in body:
         raise _bad("a file message has no text")
     return {"type": "file", "media": media, "size": size, "file_name": name}
+
+
+def _check_picture(body: JSON) -> JSON:
+    """A ``picture`` message: an image URL (JPEG, PNG or GIF) and a description of at most
+    768 characters (may be empty)."""
+    media = body.get("media")
+    if not media:
+        raise _missing("media")
+    if not isinstance(media, str) or len(media) > MAX_MEDIA_URL or not _MEDIA_URL.match(media):
+        raise _bad("media must be an http(s) URL of an image")
+    text = body.get("text", "")
+    if not isinstance(text, str) or len(text) > 768:
+        raise _bad("text must be a string of at most 768 characters")
+    return {"type": "picture", "media": media, "text": text}
 
 
 def _check_keyboard(keyboard: Any) -> None:
