@@ -328,8 +328,8 @@ async def test_fail_next_injects_failures(fake: FakeTelegram, bot: telegram.Bot)
     assert caught.value.retry_after == dtm.timedelta(seconds=3)
     assert fake.too_many_requests == 0  # injected, not refused by the rate limit
 
-    with pytest.raises(ValueError, match="sendPhoto"):
-        fake.fail_next("sendPhoto", 500, "Internal Server Error")
+    with pytest.raises(ValueError, match="sendVideo"):
+        fake.fail_next("sendVideo", 500, "Internal Server Error")
 
 
 async def test_wrong_token_is_unauthorized(fake: FakeTelegram) -> None:

@@ -302,8 +302,8 @@ async def test_message_limits(fake: FakeViber, hooked: Api) -> None:
     long_name = text_to(person.id) | {"sender": {"name": "n" * 29}}
     assert (await hooked("send_message", long_name))["status"] == 3
     assert (await hooked("send_message", text_to(person.id, "")))["status"] == 4
-    picture = text_to(person.id) | {"type": "picture"}
-    assert (await hooked("send_message", picture))["status"] == 3
+    picture = text_to(person.id) | {"type": "picture"}  # a picture needs its media URL
+    assert (await hooked("send_message", picture))["status"] == 4  # missing media
     assert fake.sent_count == 1
 
 
