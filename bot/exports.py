@@ -33,8 +33,6 @@ from storage.models import Centre
 
 KIND = "export"
 CHART = "chart"  # the /stats chart is named like an export: what "chart", format "png"
-WHATS = ("counts", "feedback", "comments", "chart")
-FORMATS = ("xlsx", "csv", "png")
 MIME = {
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     "csv": "text/csv",
@@ -64,10 +62,7 @@ class Export:
     centre: str | None = None
 
     def key(self) -> str:
-        return "-".join([
-            self.what, self.fmt, f"{self.period.first:%Y%m%d}", f"{self.period.last:%Y%m%d}",
-            self.locale.lower(), self.centre or ALL,
-        ])  # fmt: skip
+        return figures.document_key(self.what, self.fmt, self.period, self.locale, self.centre)
 
     @classmethod
     def from_key(cls, key: str, catalogs: Catalogs) -> Export:
@@ -96,7 +91,7 @@ def centres_for(db: Session, slug: str | None) -> list[Centre]:
         if centre is None:
             raise ExportError(f"no centre {slug!r}")
         return [centre]
-    return sorted(q.list_centres(db), key=lambda centre: centre.name.casefold())
+    return figures.centres_by_name(db)
 
 
 @dataclass(frozen=True)

@@ -352,3 +352,17 @@ def question_columns(
             values = columns.setdefault(qid, [])
             values.extend(value for value in sorted(counter) if value not in values)
     return list(columns.items())
+
+
+def document_key(what: str, fmt: str, period: Period, locale: str, slug: str | None) -> str:
+    """How an export or chart is named as a document (``bot.exports.Export`` reads it back):
+    ``counts-xlsx-20260101-20260331-sr_latn-krnjaca`` (``all`` for every centre)."""
+    return "-".join([
+        what, fmt, f"{period.first:%Y%m%d}", f"{period.last:%Y%m%d}", locale.lower(),
+        slug or "all",
+    ])  # fmt: skip
+
+
+def centres_by_name(db: Session) -> list[Centre]:
+    """Every centre, in the order people look for them: by name."""
+    return sorted(q.list_centres(db), key=lambda centre: centre.name.casefold())

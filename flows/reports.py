@@ -19,8 +19,7 @@ from flows.i18n import N_, Translator
 from flows.replies import Document, Reply
 from flows.router import Feature, Int, Turn
 from flows.ui import back, make_reply
-from storage import queries as q
-from storage.models import Centre, Role
+from storage.models import Role
 
 feature = Feature("reports")
 
@@ -68,13 +67,6 @@ def _scope(turn: Turn, member_role: str) -> tuple[str | None, str, list[int] | N
     return None, turn.t._("All centres"), None
 
 
-def _key(what: str, fmt: str, period: Period, locale: str, slug: str | None) -> str:
-    return "-".join([
-        what, fmt, f"{period.first:%Y%m%d}", f"{period.last:%Y%m%d}", locale.lower(),
-        slug or "all",
-    ])  # fmt: skip
-
-
 # --- /stats -----------------------------------------------------------------------------------
 
 
@@ -89,7 +81,7 @@ def _stats(turn: Turn, code: int = 12) -> None:
         home.stale(turn)
         return
     slug, name, ids = scope
-    centres = [c for c in _centres(turn) if ids is None or c.id in ids]
+    centres = [c for c in figures.centres_by_name(turn.db) if ids is None or c.id in ids]
     counts = figures.counts(turn.db, period, centres, turn.now)
     lines = [
         "📊 " + t._("{scope}: {period}", scope=name, period=period_label(t, code)),
@@ -113,7 +105,7 @@ def _stats(turn: Turn, code: int = 12) -> None:
         [(back(t) + " " + t._("Staff tools"), home.MENU.data())],
     ]  # fmt: skip
     reply = make_reply(t, lines, rows)
-    chart = Document(CHART, _key("chart", "png", period, t.code, slug), "chart.png")
+    chart = Document(CHART, figures.document_key("chart", "png", period, t.code, slug), "chart.png")
     turn.show(home.MENU_STATE, dataclasses.replace(reply, document=chart))
 
 
@@ -139,10 +131,6 @@ feature.menu_entry(55, "📊", N_("Figures"), STATS, row=5, menu="staff")
 @feature.command("stats", N_("Figures for coordinators"), listed=False)
 def stats_command(turn: Turn) -> None:
     _stats(turn)
-
-
-def _centres(turn: Turn) -> list[Centre]:
-    return sorted(q.list_centres(turn.db), key=lambda centre: centre.name.casefold())
 
 
 # --- /export ----------------------------------------------------------------------------------
@@ -207,7 +195,7 @@ def _export(turn: Turn, what: int = 0, code: int = 0, fmt: int = 0) -> None:
         )
     replies: list[Reply] = []
     for index, part in enumerate(names):
-        document = Document(KIND, _key(part, extension, period, t.code, slug),
+        document = Document(KIND, figures.document_key(part, extension, period, t.code, slug),
                             f"{part}.{extension}", working)  # fmt: skip
         text = lines if index == len(names) - 1 else [_what(t, part)]
         rows = [way_back] if index == len(names) - 1 else []

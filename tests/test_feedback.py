@@ -12,6 +12,7 @@ from sqlmodel import select
 from bot.app import App
 from flows import booking, feedback
 from flows.clock import FakeClock
+from storage import queries as q
 from storage.models import Booking, Feedback
 from tests.dialogue import Resident, counts
 from tests.seeding import World, seed
@@ -76,16 +77,9 @@ def test_a_participant_answers_skips_and_comments_and_only_totals_are_kept(
     # Once per booking: another try is told kindly, and nothing more is stored.
     amina.send("/feedback")
     assert "no workshop to give feedback on" in amina.last
-    amina.tap_data(feedback.START.data(_booking(app, world.sewing)))
+    amina.tap_data(feedback.START.data(_booking_of(app, world.sewing, amina)))
     assert "already received your feedback" in amina.last
     assert len(rows(app)) == 1
-
-
-def _booking(app: App, session_id: int) -> int:
-    with app.database.session() as db:
-        found = db.exec(select(Booking).where(Booking.session_id == session_id)).first()
-        assert found is not None and found.id is not None
-        return found.id
 
 
 def test_a_long_comment_is_trimmed_and_the_person_is_told(
@@ -137,8 +131,6 @@ def test_forged_late_and_double_taps_change_nothing(
 
 
 def _booking_of(app: App, session_id: int, person: Resident) -> int:
-    from storage import queries as q
-
     with app.database.session() as db:
         found = q.find_person(db, app.vault, person.channel, person.user_key)
         assert found is not None and found.id is not None
