@@ -53,7 +53,7 @@ CENTRES = 13
 WEEKS = 52
 BOOKINGS_PER_SESSION = 20
 ZONE = "Europe/Belgrade"
-BUILD = 1  # bump when the data built here changes, to rebuild cached databases
+BUILD = 2  # bump when the data built here changes, to rebuild cached databases
 
 # The default questionnaire (flows/questionnaires/default.toml); each skipped 10% of the time.
 QUESTIONS = {

@@ -111,15 +111,18 @@ def write(
     now: datetime,
     today: date,
     progress: Progress | None = None,
+    report: FeedbackReport | None = None,
 ) -> int:
-    """Write one export; returns the number of data rows."""
+    """Write one export; returns the number of data rows. The files of one feedback export
+    (CSV: the answers, then the comments) can share its ``report`` (:func:`feedback_of`)."""
     t = catalogs.translator(export.locale)
     centres = centres_for(db, export.centre)
     if export.what == "counts":
         tables = [counts_table(t, figures.counts(db, export.period, centres, now))]
         notes = counts_notes(t, export.period)
     else:
-        report = figures.feedback_report(db, export.period, centres, today, min_group)
+        if report is None:
+            report = feedback_of(db, export, today=today, min_group=min_group)
         names = {centre.id: centre.name for centre in centres}
         tables = []
         if export.what == "feedback":
@@ -132,6 +135,12 @@ def write(
     if export.fmt == "csv":
         return spreadsheets.write_csv(target, tables[0], progress=progress)
     return spreadsheets.write_xlsx(target, tables, notes, progress=progress)
+
+
+def feedback_of(db: Session, export: Export, *, today: date, min_group: int) -> FeedbackReport:
+    """The feedback report an export of feedback (or of its comments) is made from."""
+    centres = centres_for(db, export.centre)
+    return figures.feedback_report(db, export.period, centres, today, min_group)
 
 
 # --- counts ----------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ suppression). The current week is never reported. Comments are only given for gr
 from __future__ import annotations
 
 import calendar
+import functools
 from collections import Counter, defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -215,8 +216,9 @@ class Group:
 
     def add(self, stored: str, n: int) -> None:
         self.responses += n
-        for question, value in decode(stored).items():
-            self.answers[question][value] += n
+        answers = self.answers
+        for question, value in _pairs(stored):
+            answers[question][value] += n
 
     def answered(self, question: str) -> int:
         return sum(self.answers.get(question, Counter()).values())
@@ -231,6 +233,12 @@ class Group:
         except ValueError:
             return None
         return total / sum(counter.values())
+
+
+@functools.lru_cache(maxsize=4096)
+def _pairs(stored: str) -> tuple[tuple[str, str], ...]:
+    """The answers of a stored string, decoded once: a few hundred strings cover a year."""
+    return tuple(decode(stored).items())
 
 
 @dataclass(frozen=True)

@@ -17,9 +17,8 @@ from rich.progress import BarColumn, Progress, TaskID, TaskProgressColumn, TextC
 from rich.table import Table
 
 from bot import exports
-from bot.app import make_clock
-from bot.billing import month_of
 from bot.cli.common import database, fail, settings
+from bot.startup import make_clock
 from flows import figures
 from flows.figures import Period, PeriodError
 from flows.i18n import CatalogError, Catalogs
@@ -59,6 +58,8 @@ def stats(
 ) -> None:
     """Session counts per centre and month (sessions, bookings, attendances, distinct people,
     waitlist, feedback), then this month's Viber messages."""
+    from bot.billing import month_of  # the Viber side: not needed by export
+
     config = settings()
     now = make_clock().now()
     period = _period(first, last, now.date())
@@ -156,6 +157,16 @@ def export(
         jobs.append((exports.Export("comments", fmt, period, lang, centre), comments))
     db = database(config)
     console = Console(stderr=True)
+    today = _today(now, config.timezone)
+    report = None
+    if what is What.feedback:  # made once for both files of a CSV export
+        with db.session() as s:
+            try:
+                report = exports.feedback_of(
+                    s, jobs[0][0], today=today, min_group=config.feedback_min_group
+                )
+            except exports.ExportError as error:
+                fail(str(error))
     for job, path in jobs:
         with (
             db.session() as s,
@@ -172,8 +183,8 @@ def export(
             try:
                 rows = exports.write(
                     s, job, path, catalogs=catalogs, questionnaires=questionnaires,
-                    min_group=config.feedback_min_group, now=now,
-                    today=_today(now, config.timezone), progress=show,
+                    min_group=config.feedback_min_group, now=now, today=today,
+                    progress=show, report=report,
                 )  # fmt: skip
             except exports.ExportError as error:
                 fail(str(error))

@@ -37,8 +37,13 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
         sqlite_with_rowid=False,
     )
-    op.create_index(op.f("ix_feedback_centre_id"), "feedback", ["centre_id"], unique=False)
-    op.create_index(op.f("ix_feedback_week"), "feedback", ["week"], unique=False)
+    # The export reads these instead of the table (see storage.models.Feedback).
+    op.create_index("ix_feedback_group", "feedback", ["centre_id", "week", "workshop", "answers"])
+    op.create_index(
+        "ix_feedback_comments", "feedback", ["centre_id", "week", "workshop", "id", "comment"],
+        sqlite_where=sa.text("comment IS NOT NULL"),
+        postgresql_where=sa.text("comment IS NOT NULL"),
+    )  # fmt: skip
     with op.batch_alter_table("booking") as batch:
         batch.add_column(
             sa.Column("promoted", sa.Boolean(), nullable=False, server_default=sa.false())
@@ -52,6 +57,6 @@ def downgrade() -> None:
     with op.batch_alter_table("booking") as batch:
         batch.drop_column("feedback_given")
         batch.drop_column("promoted")
-    op.drop_index(op.f("ix_feedback_week"), table_name="feedback")
-    op.drop_index(op.f("ix_feedback_centre_id"), table_name="feedback")
+    op.drop_index("ix_feedback_comments", table_name="feedback")
+    op.drop_index("ix_feedback_group", table_name="feedback")
     op.drop_table("feedback")
