@@ -23,8 +23,9 @@ from bot.keys import data_secret
 from bot.outbox import Outbox
 from bot.scheduler import LedgerSender, Scheduler
 from bot.settings import Settings, parse_duration
+from bot.startup import StartupError, make_clock, open_database
 from bot.web import WebServer, create_web_app
-from flows.clock import Clock, SystemClock
+from flows.clock import Clock
 from flows.conversation import Conversation, decode_replies
 from flows.events import Address, Incoming, Start
 from flows.features import build_router
@@ -33,16 +34,11 @@ from flows.ledger import Ledger, LedgerPlan
 from flows.questionnaire import Questionnaires
 from flows.replies import Outcome
 from flows.router import Router, Services
-from storage import migrate
 from storage import queries as q
 from storage.db import Database
 from storage.identity import Vault
 
 log = logging.getLogger(__name__)
-
-
-class StartupError(RuntimeError):
-    """A problem an operator must fix; reported as one line, without a traceback."""
 
 
 @dataclass
@@ -218,29 +214,6 @@ class App:
 
 async def _forever() -> None:
     await asyncio.Event().wait()
-
-
-def open_database(settings: Settings, *, upgrade: bool | None = None) -> Database:
-    """The configured database, migrated if it is the embedded one (or when asked)."""
-    database = Database(settings.database)
-    if not database.ping():
-        raise StartupError(f"cannot connect to the database ({_safe_url(database.url)})")
-    if upgrade if upgrade is not None else settings.embedded:
-        migrate.upgrade(database)
-    elif not migrate.is_current(database):
-        raise StartupError("the database schema is not up to date: run `workshopbot db upgrade`")
-    return database
-
-
-def _safe_url(url: str) -> str:
-    from sqlalchemy.engine import make_url
-
-    return make_url(url).render_as_string(hide_password=True)
-
-
-def make_clock() -> Clock:
-    """The clock of the running bot and of every command (tests pass a FakeClock instead)."""
-    return SystemClock()
 
 
 def build_app(

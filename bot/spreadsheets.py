@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import functools
 import math
 import os
 import re
@@ -47,12 +48,8 @@ from decimal import Decimal
 from itertools import chain, islice
 from operator import methodcaller
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any, BinaryIO, Literal
-
-from openpyxl import Workbook  # type: ignore[import-untyped]
-from openpyxl.cell import WriteOnlyCell  # type: ignore[import-untyped]
-from openpyxl.styles import Alignment, Font  # type: ignore[import-untyped]
-from openpyxl.utils import get_column_letter  # type: ignore[import-untyped]
 
 ColumnKind = Literal["text", "int", "float", "percent", "date"]
 Progress = Callable[[int, int | None], None]
@@ -79,11 +76,19 @@ _ERROR_CODES = frozenset({"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#N
 _CSV_TRIGGERS = frozenset("=+-@\t\r")  # what a spreadsheet may take for the start of a formula
 _SHEET_NAME_JUNK = re.compile(r"[\[\]:*?/\\\x00-\x1f]")
 
-_BOLD = Font(bold=True)
-_TITLE = Font(bold=True, size=14)
-_WRAP = Alignment(wrap_text=True, vertical="top")
-_RIGHT_TO_LEFT = Alignment(horizontal="right", readingOrder=2)
-_RIGHT_TO_LEFT_WRAP = Alignment(horizontal="right", readingOrder=2, wrap_text=True, vertical="top")
+
+@functools.cache
+def _styles() -> SimpleNamespace:
+    """openpyxl's styles, made when the first workbook is (a CSV never loads openpyxl)."""
+    from openpyxl.styles import Alignment, Font  # type: ignore[import-untyped]
+
+    return SimpleNamespace(
+        bold=Font(bold=True),
+        title=Font(bold=True, size=14),
+        wrap=Alignment(wrap_text=True, vertical="top"),
+        rtl=Alignment(horizontal="right", readingOrder=2),
+        rtl_wrap=Alignment(horizontal="right", readingOrder=2, wrap_text=True, vertical="top"),
+    )
 
 
 @dataclass(frozen=True)
@@ -206,6 +211,9 @@ class _Cells:
     """Turns values into what a write-only sheet appends, styling only the cells that need it."""
 
     def __init__(self, ws: Any, rtl: bool) -> None:
+        from openpyxl.cell import WriteOnlyCell  # type: ignore[import-untyped]
+
+        self.cell = WriteOnlyCell
         self.ws = ws
         self.rtl = rtl  # the sheet's direction: right-to-left text needs no help there
         self.look_closer = _XLSX_LOOK_CLOSER_IN_RTL_SHEET if rtl else _XLSX_LOOK_CLOSER
@@ -239,7 +247,7 @@ class _Cells:
 
     def percent_value(self, value: object) -> object:
         if type(value) in _NUMBERS and _finite(value):
-            cell = WriteOnlyCell(self.ws, value)
+            cell = self.cell(self.ws, value)
             cell.number_format = PERCENT_FORMAT
             return cell
         return self.value(value)
@@ -251,7 +259,7 @@ class _Cells:
             return value  # openpyxl gives a date DATE_FORMAT itself, cheaper than our own cell
         return self.value(value)
 
-    def text(self, value: str, font: Font | None = None, wrap: bool = False) -> object:
+    def text(self, value: str, font: Any = None, wrap: bool = False) -> object:
         """A text cell: unwritable characters made spaces, never a formula, RTL text aligned."""
         value = _UNWRITABLE.sub(" ", value)
         if "\r" in value:  # Excel breaks lines at LF; XML without lxml would turn CR into LF
@@ -261,16 +269,16 @@ class _Cells:
         wrap = wrap or "\n" in value  # as Excel does when a line break is typed in a cell
         if not (literal or rtl or font or wrap):
             return value
-        cell = WriteOnlyCell(self.ws, value)
+        cell = self.cell(self.ws, value)
         if literal:
             cell.data_type = "s"  # openpyxl made it a formula (or an error); keep it text
             cell.quotePrefix = True  # as Excel does for a leading apostrophe: edits stay text
         if font is not None:
             cell.font = font
         if rtl:
-            cell.alignment = _RIGHT_TO_LEFT_WRAP if wrap else _RIGHT_TO_LEFT
+            cell.alignment = _styles().rtl_wrap if wrap else _styles().rtl
         elif wrap:
-            cell.alignment = _WRAP
+            cell.alignment = _styles().wrap
         return cell
 
 
@@ -282,13 +290,15 @@ def _width(column: Column) -> float:
 
 def _table_sheet(wb: Any, name: str, table: Table) -> tuple[Any, _Cells]:
     """A sheet for ``table`` with its header row; its direction, panes and widths set first."""
+    from openpyxl.utils import get_column_letter  # type: ignore[import-untyped]
+
     ws = wb.create_sheet(name)
     ws.sheet_view.rightToLeft = table.rtl
     ws.freeze_panes = "A2"
     for index, column in enumerate(table.columns, 1):
         ws.column_dimensions[get_column_letter(index)].width = _width(column)
     cells = _Cells(ws, table.rtl)
-    ws.append([cells.text(column.header, font=_BOLD) for column in table.columns])
+    ws.append([cells.text(column.header, font=_styles().bold) for column in table.columns])
     return ws, cells
 
 
@@ -331,6 +341,7 @@ def _write_notes(
     wb: Any, name: str, notes: Notes, tables: Sequence[Table], names: Sequence[str]
 ) -> None:
     """Title, one paragraph a row, then per table the meaning of each column that has a note."""
+
     ws = wb.create_sheet(name)
     ws.sheet_view.rightToLeft = notes.rtl
     # Paragraphs wrap at an easy measure, and a column's meaning sits beside its name on
@@ -349,7 +360,7 @@ def _write_notes(
             ws.row_dimensions[rows].height = _height(*wrapped)
         ws.append(values)
 
-    append([cells.text(notes.title, font=_TITLE)])
+    append([cells.text(notes.title, font=_styles().title)])
     for line in notes.lines:
         append([cells.text(line, wrap=True)], line)
     described = [
@@ -361,9 +372,9 @@ def _write_notes(
         return
     append([])
     labels = (notes.column_label, notes.meaning_label)
-    append([cells.text(label, font=_BOLD) for label in labels])
+    append([cells.text(label, font=_styles().bold) for label in labels])
     for sheet, noted in described:
-        append([cells.text(sheet, font=_BOLD)])
+        append([cells.text(sheet, font=_styles().bold)])
         for column in noted:
             texts = (column.header, column.note)
             append([cells.text(text, wrap=True) for text in texts], *texts)
@@ -389,6 +400,8 @@ def write_xlsx(
     notes_name = _unique(sheet_name(notes.sheet_name), used)
     names = [_unique(sheet_name(table.name), used) for table in tables]
     counter = _Counter(progress, _expected(tables))
+    from openpyxl import Workbook  # type: ignore[import-untyped]
+
     with _opened(target) as stream:
         wb = Workbook(write_only=True)
         try:

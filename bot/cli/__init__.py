@@ -24,14 +24,16 @@ def main(argv: Sequence[str] | None = None) -> None:
         import typer
         import typer.main
 
-        from bot.cli.commands import cli
+        from bot.cli.commands import cli_for
         from bot.cli.common import redact
+
+        args = list(sys.argv[1:] if argv is None else argv)
+        command = typer.main.get_command(cli_for(args))
     except KeyboardInterrupt:
         sys.exit(130)
-    command = typer.main.get_command(cli)
     try:
         # Not standalone: Click would draw its errors in a Rich box; here they are one line.
-        code = command.main(args=argv, prog_name=PROG, standalone_mode=False)
+        code = command.main(args=args, prog_name=PROG, standalone_mode=False)
     except (typer.Abort, KeyboardInterrupt):
         sys.exit(130)
     except Exception as error:

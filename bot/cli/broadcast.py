@@ -25,12 +25,13 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from sqlmodel import Session
 from telegram.error import InvalidToken, NetworkError
 
-from bot.app import App, StartupError, build_app
+from bot.app import App, build_app
 from bot.billing import month_of
 from bot.broadcaster import FINISHED, OPERATOR, Tally
 from bot.cli.common import check_key, fail, logging_for, people, refused, settings, when
 from bot.cli.common import telegram_durations_as_timedelta as durations_as_timedelta
 from bot.settings import Settings
+from bot.startup import StartupError
 from flows import broadcasts, rules
 from flows import staff as staffing
 from flows.broadcasts import Audience

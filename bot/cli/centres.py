@@ -12,9 +12,9 @@ from rich.table import Table
 from telegram import Bot
 from telegram.error import TelegramError
 
-from bot.app import make_clock
 from bot.cli.common import database, redact, refused, settings, telegram_durations_as_timedelta
 from bot.settings import Settings
+from bot.startup import make_clock
 from flows import rules
 from storage import queries as q
 from storage.db import Database

@@ -14,10 +14,10 @@ import typer
 from pydantic import ValidationError
 from sqlalchemy.engine import make_url
 
-from bot.app import StartupError, open_database
 from bot.cli.logs import Redactor, setup_logging
 from bot.keys import KeySetupError, data_secret
 from bot.settings import Settings, describe_error
+from bot.startup import StartupError, open_database
 from flows.i18n import DEFAULT_LOCALE, Translator
 from flows.rules import Refusal
 from storage.db import Database

@@ -25,7 +25,7 @@ import typer
 from telegram.error import InvalidToken, NetworkError
 
 from bot import demo as demo_data
-from bot.app import StartupError, build_app, make_clock
+from bot.app import build_app
 from bot.channels.console import ConsoleChannel
 from bot.cli.common import (
     database,
@@ -35,6 +35,7 @@ from bot.cli.common import (
     telegram_durations_as_timedelta,
 )
 from bot.settings import Settings
+from bot.startup import StartupError, make_clock
 from flows.clock import Clock
 from storage.db import Database
 

@@ -13,8 +13,8 @@ from rich.console import Console
 from rich.table import Table
 from sqlmodel import Session
 
-from bot.app import make_clock
 from bot.cli.common import database, english, fail, people, refused, settings, when
+from bot.startup import make_clock
 from flows import rules, staff
 from storage import queries as q
 

@@ -17,11 +17,12 @@ from rich.console import Console
 from rich.table import Table
 from sqlmodel import Session
 
-from bot.app import StartupError, check_key, make_clock
+from bot.app import check_key
 from bot.cli.centres import telegram_username
 from bot.cli.common import database, fail, refused, settings, when
 from bot.keys import data_secret
 from bot.settings import Settings, parse_duration
+from bot.startup import StartupError, make_clock
 from flows import rules
 from flows import staff as staffing
 from flows.links import Links
