@@ -195,8 +195,10 @@ def _export(turn: Turn, what: int = 0, code: int = 0, fmt: int = 0) -> None:
         )
     replies: list[Reply] = []
     for index, part in enumerate(names):
-        document = Document(KIND, figures.document_key(part, extension, period, t.code, slug),
-                            f"{part}.{extension}", working)  # fmt: skip
+        # No name of its own: the file is named by what it holds, where and when
+        # (``counts-krnjaca-2026-09-01_2026-11-30.xlsx``), as the command line names it.
+        key = figures.document_key(part, extension, period, t.code, slug)
+        document = Document(KIND, key, "", working)
         text = lines if index == len(names) - 1 else [_what(t, part)]
         rows = [way_back] if index == len(names) - 1 else []
         replies.append(dataclasses.replace(make_reply(t, text, rows), document=document))

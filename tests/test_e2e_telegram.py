@@ -41,6 +41,11 @@ async def running(
         yield running
 
 
+def _said(message: dict[str, object]) -> str:
+    """A message's text, or a file's caption."""
+    return str(message.get("text", message.get("caption", "")))
+
+
 class Person_:
     """A resident on the stand-in, with steps that wait for the bot's answer."""
 
@@ -50,7 +55,7 @@ class Person_:
 
     def _version(self) -> tuple[int, str]:
         messages = self.fake.messages(self.user)
-        return len(messages), messages[-1]["text"] if messages else ""
+        return len(messages), _said(messages[-1]) if messages else ""
 
     async def _answered(self, before: tuple[int, str], expect: str) -> str:
         def done() -> bool:
@@ -80,8 +85,7 @@ class Person_:
 
     @property
     def last(self) -> str:
-        text: str = self.fake.last_message(self.user)["text"]
-        return text
+        return _said(self.fake.last_message(self.user))
 
 
 async def test_onboarding_booking_waitlist_and_cancellation(

@@ -78,7 +78,7 @@ class ConsoleChannel:
     async def _save(self, document: Document) -> str:
         """A terminal cannot show a file: it is written to the documents folder instead."""
         if self.documents is None:
-            return f"(a document: {document.filename})"
+            return f"(a document: {document.filename or document.key})"
         try:
             file = await self.documents.get(document)
         except DocumentError as error:

@@ -43,6 +43,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import copy
+import io
 import json
 import math
 import mimetypes
@@ -547,6 +548,19 @@ def _uploaded_document(params: JSON, field: str = "document") -> tuple[str, byte
     if len(data) > MAX_UPLOAD_BYTES:
         raise ApiError(413, "Request Entity Too Large")
     return str(value.get("filename") or "document"), data
+
+
+def _picture_size(data: bytes) -> tuple[int, int] | None:
+    """Width and height of a PNG or JPEG, as Telegram would read them; None if it is neither."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(io.BytesIO(data)) as picture:
+            if picture.format not in ("PNG", "JPEG"):
+                return None
+            return picture.size
+    except (UnidentifiedImageError, OSError):
+        return None
 
 
 def _caption(params: JSON) -> tuple[str, list[JSON]]:
@@ -1136,7 +1150,8 @@ class FakeTelegram:
         """A picture: kept with the uploads (``mime`` says it is an image), shown as a photo."""
         chat = self._target_chat(params)
         filename, data = _uploaded_document(params, "photo")
-        if not data.startswith((b"\x89PNG", b"\xff\xd8")):
+        size = _picture_size(data)
+        if size is None:
             raise _bad_request("IMAGE_PROCESS_FAILED")
         caption, _ = _caption(params)
         inline_markup, _keyboard = _reply_markup(params, inline_only=False)
@@ -1145,7 +1160,16 @@ class FakeTelegram:
             "from": self.bot_user,
             "chat": _chat_json(chat.user),
             "date": _now(),
-            "photo": [{**self._file_ids("AgAC"), "file_size": len(data)}],
+            # Telegram gives the sizes it made; the fake, the one it was sent (a PhotoSize
+            # without width and height is not a PhotoSize: python-telegram-bot refuses it).
+            "photo": [
+                {
+                    **self._file_ids("AgAC"),
+                    "file_size": len(data),
+                    "width": size[0],
+                    "height": size[1],
+                }
+            ],
         }
         if caption:
             message["caption"] = caption
