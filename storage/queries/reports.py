@@ -42,6 +42,16 @@ class SessionTally:
     feedback: int  # people who gave feedback
 
 
+def _streamed(db: Session, query: Any) -> Iterator[Any]:
+    """The rows of ``query`` (made with ``yield_per``) as they come, through the session's
+    connection (no ORM work per row); the cursor is closed when the caller stops."""
+    rows = db.connection().execute(query)
+    try:
+        yield from rows
+    finally:
+        rows.close()
+
+
 def _count(condition: Any) -> Any:
     return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
@@ -112,11 +122,7 @@ def attendees(
     )
     if centre_ids is not None:
         query = query.where(col(WorkshopSession.centre_id).in_(list(centre_ids)))
-    rows = db.connection().execute(query)
-    try:
-        yield from rows
-    finally:
-        rows.close()
+    return _streamed(db, query)
 
 
 def _weeks(query: Any, first: str, last: str, centre_ids: Collection[int] | None) -> Any:
@@ -156,11 +162,7 @@ def feedback_tallies(
         last_week,
         centre_ids,
     )
-    rows = db.connection().execute(query)
-    try:
-        yield from rows
-    finally:
-        rows.close()
+    return _streamed(db, query)
 
 
 def count_comments(
@@ -204,8 +206,4 @@ def feedback_comments(
         last_week,
         centre_ids,
     )
-    rows = db.connection().execute(query)
-    try:
-        yield from rows
-    finally:
-        rows.close()
+    return _streamed(db, query)
