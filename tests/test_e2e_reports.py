@@ -65,12 +65,8 @@ async def test_feedback_figures_and_an_export_on_telegram(
 ) -> None:
     app, world = polling
     ben = Person_(telegram, telegram.user("Ben", "en"))
-    await ben.say("/start krnjaca", expect="Please choose")
-    await ben.press("English", expect="Do you agree?")
-    await ben.press("I agree", expect="What would you like to do?")
-    await ben.press("Upcoming workshops", expect="Sewing workshop")
-    await ben.press("Sewing workshop", expect="90 minutes")
-    await ben.press("Book a seat", expect="Your seat is booked")
+    await ben.join()
+    await ben.book("Sewing workshop")
 
     clock.advance(timedelta(hours=29))  # the workshop is over
     await app.sender.sweep(wait=True)  # what the scheduler's next sweep does

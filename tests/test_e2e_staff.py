@@ -95,9 +95,7 @@ async def test_staff_onboarding_on_telegram(
 
     # A resident who forges staff buttons is refused, and nothing changes.
     amina = Person_(telegram, telegram.user("Amina", "en"))
-    await amina.say("/start krnjaca", expect="Please choose")
-    await amina.press("English", expect="Do you agree?")
-    await amina.press("I agree", expect="What would you like to do?")
+    await amina.join()
     for data in ("IV", "IR:0", f"IM:0:{world.krnjaca}", "SV"):
         before = len(telegram.messages(amina.user))
         message = telegram.last_message(amina.user)

@@ -65,12 +65,8 @@ async def test_staff_run_a_session_on_telegram(
     assert session.id is not None and (session.capacity, session.place) == (10, "Room 5")
 
     ben = Person_(telegram, telegram.user("Ben", "en"))
-    await ben.say("/start krnjaca", expect="Please choose")
-    await ben.press("English", expect="Do you agree?")
-    await ben.press("I agree", expect="What would you like to do?")
-    await ben.press("Upcoming workshops", expect="Art club")
-    await ben.press("Art club", expect="90 minutes")
-    booked = await ben.press("Book a seat", expect="Your seat is booked")
+    await ben.join()
+    booked = await ben.book("Art club")
     assert "Your number: 1. Please show it at the door." in booked
 
     await lena.press("Move", expect="Which day should it move to?")

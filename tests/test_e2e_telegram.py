@@ -83,6 +83,18 @@ class Person_:
         self.fake.tap(self.user, message, data)
         return await self._answered(before, expect)
 
+    async def join(self, centre: str = "krnjaca") -> None:
+        """Onboard in English through the centre's link, to the menu."""
+        await self.say(f"/start {centre}", expect="Please choose")
+        await self.press("English", expect="Do you agree?")
+        await self.press("I agree", expect="What would you like to do?")
+
+    async def book(self, title: str) -> str:
+        """From the menu: the list of workshops, this one, a seat."""
+        await self.press("Upcoming workshops", expect=title)
+        await self.press(title, expect="minutes")
+        return await self.press("Book a seat", expect="Your seat is booked")
+
     @property
     def last(self) -> str:
         return _said(self.fake.last_message(self.user))
@@ -109,9 +121,7 @@ async def test_onboarding_booking_waitlist_and_cancellation(
     assert "✅" in booked
 
     for person in (ben, chen):
-        await person.say("/start krnjaca", expect="Please choose")
-        await person.press("English", expect="Do you agree?")
-        await person.press("I agree", expect="What would you like to do?")
+        await person.join()
         await person.press("Upcoming workshops", expect="IT basics")
         await person.press("IT basics", expect="minutes")
     await ben.press("Book a seat", expect="Your seat is booked")
@@ -142,9 +152,7 @@ async def test_bad_input_through_telegram_gets_an_answer(
 ) -> None:
     app, _ = running
     sara = Person_(fake, fake.user("Sara", "en"))
-    await sara.say("/start krnjaca", expect="Please choose")
-    await sara.press("English")
-    await sara.press("I agree", expect="What would you like to do?")
+    await sara.join()
 
     before = len(fake.messages(sara.user))
     fake.send_sticker(sara.user)
@@ -173,9 +181,7 @@ async def test_retry_after_is_honoured_and_blocked_people_are_skipped(
     omar = Person_(fake, fake.user("Omar", "en"))
     lina = Person_(fake, fake.user("Lina", "en"))
     for person in (omar, lina):
-        await person.say("/start krnjaca", expect="Please choose")
-        await person.press("English")
-        await person.press("I agree", expect="What would you like to do?")
+        await person.join()
         await person.tap("W", expect="Sewing")
         await person.tap(f"S:{world.sewing}", expect="minutes")
         await person.press("Book a seat", expect="Your seat is booked")
