@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import make_url
 
-from bot.cli.logs import Redactor
+from bot.cli.logs import TALKATIVE, Redactor, setup_logging
 from storage.db import normalise_url
 from tests.conftest import PG_URL, TEST_KEY, _postgres
 from tests.fakes.telegram_api import FakeTelegram
@@ -444,6 +444,30 @@ def test_the_log_filter_takes_secrets_out_of_messages_arguments_and_tracebacks()
     assert (
         redact("a time like 10:30, an id like 12345:67") == "a time like 10:30, an id like 12345:67"
     )
+
+
+def test_at_debug_the_libraries_that_log_what_people_send_stay_at_info() -> None:
+    """python-telegram-bot logs every update at DEBUG (a person's id and name, what they
+    typed, the button they tapped): LOG_LEVEL=DEBUG must not turn that on."""
+    root = logging.getLogger()
+    names = [*TALKATIVE, "telegram.Bot", "httpcore.http11", "bot.dispatch", "httpx"]
+    saved = root.level, {name: logging.getLogger(name).level for name in names}
+    factory = logging.getLogRecordFactory()
+    try:
+        root.setLevel(logging.DEBUG)  # as basicConfig(level="DEBUG") does in a fresh process
+        setup_logging("DEBUG", Redactor())
+        for name in ("telegram.Bot", "telegram.ext.Updater", "httpcore.http11", "viberbot"):
+            assert not logging.getLogger(name).isEnabledFor(logging.DEBUG), name
+            assert logging.getLogger(name).isEnabledFor(logging.INFO), name
+        assert logging.getLogger("bot.dispatch").isEnabledFor(logging.DEBUG)  # ours still do
+    finally:
+        root.setLevel(saved[0])
+        for name, level in saved[1].items():
+            logging.getLogger(name).setLevel(level)
+        logging.setLogRecordFactory(factory)
+        for handler in root.handlers:
+            for found in [f for f in handler.filters if isinstance(f, Redactor)]:
+                handler.removeFilter(found)
 
 
 def test_session_edit_from_the_command_line(tmp_path: Path) -> None:

@@ -63,6 +63,14 @@ class Redactor(logging.Filter):
         return True
 
 
+# Libraries that log whole requests and updates at DEBUG: python-telegram-bot writes every
+# update it receives (the person's Telegram id and first name, what they typed, the data of the
+# button they tapped, which names a booking and an answer) and every message it sends;
+# httpcore, the bytes. Whatever LOG_LEVEL says, they log no more than this, so that a
+# debugging session does not become a record of who said what (or who answered what).
+TALKATIVE = {"telegram": logging.INFO, "httpcore": logging.INFO, "viberbot": logging.INFO}
+
+
 def setup_logging(level: str, redactor: Redactor) -> None:
     """Log to stderr at ``level``, every record cleaned by ``redactor``. For entry points:
     it changes the process's logging."""
@@ -72,6 +80,9 @@ def setup_logging(level: str, redactor: Redactor) -> None:
     if level.upper() != "DEBUG":
         # One line per HTTP request (every long poll) drowns everything else out.
         logging.getLogger("httpx").setLevel(logging.WARNING)
+    for name, most in TALKATIVE.items():
+        logger = logging.getLogger(name)
+        logger.setLevel(max(most, logger.getEffectiveLevel()))
     make_record = logging.getLogRecordFactory()
     if getattr(make_record, "redactor", None) is redactor:
         return
