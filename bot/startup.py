@@ -20,7 +20,7 @@ def open_database(settings: Settings, *, upgrade: bool | None = None) -> Databas
     if not database.ping():
         raise StartupError(f"cannot connect to the database ({_safe_url(database.url)})")
     if upgrade if upgrade is not None else settings.embedded:
-        migrate.upgrade(database)
+        migrate.upgrade_if_behind(database)
     elif not migrate.is_current(database):
         raise StartupError("the database schema is not up to date: run `workshopbot db upgrade`")
     return database

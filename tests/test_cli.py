@@ -250,6 +250,25 @@ def test_postgres_needs_an_explicit_upgrade_and_a_data_key(
     assert "centre" in tables(empty_postgres)
 
 
+def test_the_head_written_in_code_is_the_newest_script_and_where_an_upgrade_ends(
+    tmp_path: Path,
+) -> None:
+    from storage import migrate
+    from storage.db import Database
+
+    assert migrate.head() == migrate.HEAD  # a new migration must update storage.migrate.HEAD
+    db = Database(f"sqlite:///{tmp_path / 'schema.sqlite3'}")
+    try:
+        assert migrate.current(db) is None and not migrate.is_current(db)  # empty
+        migrate.upgrade(db, "42525bc2a6b6")  # an older revision: behind, so upgraded
+        assert migrate.current(db) == "42525bc2a6b6" and not migrate.is_current(db)
+        migrate.upgrade_if_behind(db)
+        assert migrate.current(db) == migrate.HEAD and migrate.is_current(db)
+        assert "feedback" in inspect(db.engine).get_table_names()
+    finally:
+        db.dispose()
+
+
 @pytest.mark.parametrize(
     ("content", "message", "commands"),
     [
