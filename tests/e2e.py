@@ -2,8 +2,9 @@
 ``workshopbot run`` command runs, in this test's event loop, stopped in order afterwards.
 
 Loaded as a pytest plugin (see conftest), so every test module can ask for the ``telegram``
-and ``viber`` stand-ins and the ``polling`` bot; a module may override ``telegram`` (another
-bot username, say) and ``polling`` follows."""
+and ``viber`` stand-ins, the ``polling`` bot (Telegram) and the ``served`` one (Viber, its
+webhook on the real web server); a module may override ``telegram`` (another bot username,
+say) and ``polling`` follows, or ``served`` to give the bot other settings."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -21,6 +23,9 @@ from tests.conftest import make_settings
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.viber_api import FakeViber
 from tests.seeding import World, seed
+from tests.test_web_telegram import free_port
+
+Served = tuple[App, World, str]  # the app, the seeded world, the web server's address
 
 
 @contextlib.asynccontextmanager
@@ -64,3 +69,37 @@ async def polling(
     """The seeded world, and the bot long-polling the ``telegram`` stand-in."""
     async with polling_bot(telegram, database, clock, tmp_path) as running:
         yield running
+
+
+async def serve(
+    fake: FakeViber, database: Database, clock: FakeClock, tmp_path: Path, **settings: Any
+) -> AsyncIterator[Served]:
+    """The seeded world, and the bot serving Viber's webhook (registered with ``fake``)."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    config = make_settings(
+        tmp_path,
+        viber_auth_token=fake.token,
+        viber_api_url=fake.base_url,
+        viber_bot_name="Radionice",
+        public_url=base,
+        web_port=port,
+        **settings,
+    )
+    world = seed(database, clock.now())
+    app = build_app(config, clock=clock, database=database)
+    task = asyncio.create_task(app.run())
+    await fake.wait_for(lambda: fake.webhook_url is not None, timeout=10)
+    yield app, world, base
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await asyncio.wait_for(task, 10)
+
+
+@pytest.fixture
+async def served(
+    viber: FakeViber, database: Database, clock: FakeClock, tmp_path: Path
+) -> AsyncIterator[Served]:
+    """The bot on the ``viber`` stand-in, with the test settings."""
+    async for value in serve(viber, database, clock, tmp_path):
+        yield value

@@ -6,9 +6,7 @@ fetched from the bot's signed links, as Viber's servers would)."""
 from __future__ import annotations
 
 import io
-from collections.abc import AsyncIterator
 from datetime import timedelta
-from pathlib import Path
 
 import httpx
 import openpyxl  # type: ignore[import-untyped]
@@ -19,14 +17,14 @@ from sqlmodel import select
 from bot import dispatch
 from bot.app import App
 from flows.clock import FakeClock
-from storage.db import Database
 from storage.models import Booking, Feedback
+from tests.e2e import Served
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.viber_api import FakeViber
 from tests.seeding import World
 from tests.staffing import invitation
 from tests.test_e2e_telegram import Person_
-from tests.test_e2e_viber import Served, onboard, serve, until
+from tests.test_e2e_viber import onboard, until
 
 
 def feedback_rows(app: App) -> list[Feedback]:
@@ -122,14 +120,6 @@ async def test_feedback_figures_and_an_export_on_telegram(
 
 
 # --- Viber -----------------------------------------------------------------------------------
-
-
-@pytest.fixture
-async def served(
-    viber: FakeViber, database: Database, clock: FakeClock, tmp_path: Path
-) -> AsyncIterator[Served]:
-    async for value in serve(viber, database, clock, tmp_path):
-        yield value
 
 
 async def fetch(url: str) -> httpx.Response:

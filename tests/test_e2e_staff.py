@@ -17,12 +17,13 @@ from flows.clock import FakeClock
 from storage import queries as q
 from storage.db import Database
 from storage.models import AuditEntry, Person, StaffMember
+from tests.e2e import Served, serve
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.viber_api import FakeViber, FakeViberUser
 from tests.seeding import World
 from tests.staffing import operator
 from tests.test_e2e_telegram import Person_
-from tests.test_e2e_viber import Served, serve, until
+from tests.test_e2e_viber import until
 
 
 async def invite(app: App, folder: Path, *args: str, **env: str) -> list[str]:

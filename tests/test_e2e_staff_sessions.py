@@ -5,23 +5,20 @@ told by the running bot) and mark who came."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
-from pathlib import Path
 
-import pytest
 from sqlmodel import col, select
 
 from bot.app import App
 from flows.clock import FakeClock
-from storage.db import Database
 from storage.models import Booking, WorkshopSession
+from tests.e2e import Served
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.viber_api import FakeViber
 from tests.seeding import World
 from tests.staffing import invitation
 from tests.test_e2e_telegram import Person_
-from tests.test_e2e_viber import Served, onboard, serve, until
+from tests.test_e2e_viber import onboard, until
 
 
 def art_club(app: App) -> WorkshopSession:
@@ -85,14 +82,6 @@ async def test_staff_run_a_session_on_telegram(
 
 
 # --- Viber -----------------------------------------------------------------------------------
-
-
-@pytest.fixture
-async def served(
-    viber: FakeViber, database: Database, clock: FakeClock, tmp_path: Path
-) -> AsyncIterator[Served]:
-    async for value in serve(viber, database, clock, tmp_path):
-        yield value
 
 
 async def test_staff_run_a_session_on_viber(

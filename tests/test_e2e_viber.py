@@ -4,18 +4,16 @@ answers sent back through the stand-in's send_message, and the database checked 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 from sqlmodel import select
 
-from bot.app import App, build_app
+from bot.app import App
 from bot.channels.base import Delivery
 from bot.channels.viber import ViberChannel
 from bot.outbox import Outbox, Result
@@ -25,43 +23,15 @@ from flows.replies import Button, Reply
 from storage import queries as q
 from storage.db import Database
 from storage.models import Booking
-from tests.conftest import make_settings
+from tests.e2e import Served, serve
 from tests.fakes.viber_api import FakeViber, FakeViberUser
 from tests.owed import pending
-from tests.seeding import World, seed
-from tests.test_web_telegram import free_port
-
-Served = tuple[App, World, str]
 
 
 @pytest.fixture
 async def fake() -> AsyncIterator[FakeViber]:
     async with FakeViber(rate_limit=50) as server:
         yield server
-
-
-async def serve(
-    fake: FakeViber, database: Database, clock: FakeClock, tmp_path: Path, **settings: Any
-) -> AsyncIterator[Served]:
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    config = make_settings(
-        tmp_path,
-        viber_auth_token=fake.token,
-        viber_api_url=fake.base_url,
-        viber_bot_name="Radionice",
-        public_url=base,
-        web_port=port,
-        **settings,
-    )
-    world = seed(database, clock.now())
-    app = build_app(config, clock=clock, database=database)
-    task = asyncio.create_task(app.run())
-    await fake.wait_for(lambda: fake.webhook_url is not None, timeout=10)
-    yield app, world, base
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await asyncio.wait_for(task, 10)
 
 
 @pytest.fixture

@@ -38,12 +38,13 @@ from storage.models import AuditEntry
 from storage.queries.languages import centre_locales
 from tests.conftest import make_settings
 from tests.dialogue import Resident
+from tests.e2e import serve
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.viber_api import FakeViber
 from tests.seeding import World, seed
 from tests.staffing import invitation, staff_member
 from tests.test_cli import workshopbot
-from tests.test_e2e_viber import serve, until
+from tests.test_e2e_viber import until
 
 LINKS = Links("workshop_test_bot", "workshoptestbot")
 TRANSLATED = {
