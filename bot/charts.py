@@ -91,23 +91,7 @@ def activity_chart(
     session in it. ``font`` is the POSTER_FONT setting (default: DejaVu Sans, which has
     Latin, Cyrillic and Arabic letters). Raises ``ValueError`` when ``text.months`` does not
     label ``months`` one to one, or a figure is for another month or given twice."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    table = _Table.of(figures, months)
-    if len(text.months) != len(months):
-        raise ValueError(f"{len(text.months)} month labels for {len(months)} months")
-    pens = _Pens(find_fonts(font))
-    figure = Figure(dpi=DPI, facecolor="white")
-    canvas = FigureCanvasAgg(figure)
-    renderer = canvas.get_renderer()  # type: ignore[no-untyped-call]  # (backend_agg)
-    page = _Page(figure, renderer, pens, text)
-    if table.empty:
-        page.empty()
-    elif len(table.centres) == 1:
-        page.bars(table)
-    else:
-        page.heatmaps(table)
+    figure = draw(figures, months, text, font=font)
     buffer = io.BytesIO()
     # the size and background given, not taken from a matplotlibrc; no version: same bytes
     figure.savefig(buffer, format="png", dpi=DPI, facecolor="white", metadata={"Software": None})
@@ -171,6 +155,36 @@ class _Table:
     def totals(self) -> list[int]:
         """Sessions of all centres, month by month (people are not added up: see above)."""
         return [sum(column) for column in zip(*self.sessions, strict=True)]
+
+
+def draw(
+    figures: Sequence[MonthFigures],
+    months: Sequence[date],
+    text: ChartText,
+    *,
+    font: Path | None = None,
+) -> Figure:
+    """The chart as a matplotlib figure, drawn on an Agg canvas (see :func:`activity_chart`).
+    Right to left, the page is mirrored: headings and keys on the right, the centres' names
+    on the right of their rows, and the months from right to left."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    table = _Table.of(figures, months)
+    if len(text.months) != len(months):
+        raise ValueError(f"{len(text.months)} month labels for {len(months)} months")
+    pens = _Pens(find_fonts(font))
+    figure = Figure(dpi=DPI, facecolor="white")
+    canvas = FigureCanvasAgg(figure)
+    renderer = canvas.get_renderer()  # type: ignore[no-untyped-call]  # (backend_agg)
+    page = _Page(figure, renderer, pens, text)
+    if table.empty:
+        page.empty()
+    elif len(table.centres) == 1:
+        page.bars(table)
+    else:
+        page.heatmaps(table)
+    return figure
 
 
 # --- the drawing -----------------------------------------------------------------------------
@@ -307,7 +321,7 @@ class _Page:
         ):
             bars = ax.bar([x + shift for x in xs], values, width=0.4, color=colour)
             ax.bar_label(bars, padding=3, fontproperties=number, color=INK)
-        ax.set_xlim(-0.5, table.months - 0.5)
+        ax.set_xlim(*(table.months - 0.5, -0.5) if self.text.rtl else (-0.5, table.months - 0.5))
         ax.set_ylim(0, most * 1.12)
         ax.set_xticks([])
         ax.set_yticks([])
@@ -356,11 +370,13 @@ class _Page:
     def month_row(
         self, labels: Sequence[str], px: float, left: float, slot: float, top: float
     ) -> None:
-        """The months' labels, one per ``slot`` from ``left``, on a common baseline (aligned
-        by their tops, a label with a hamza above an alef would sit lower than the others)."""
+        """The months' labels, one per ``slot`` from ``left`` (right to left: the first month
+        in the rightmost slot), on a common baseline (aligned by their tops, a label with a
+        hamza above an alef would sit lower than the others)."""
         prop = self.pen(px)
         for index, label in enumerate(labels):
-            x = left + (index + 0.5) * slot
+            place = len(labels) - 1 - index if self.text.rtl else index  # first on the right
+            x = left + (place + 0.5) * slot
             for row, line in enumerate(label.split("\n")):
                 baseline = top + px * (ASCENT + LEADING * row)
                 self.put(x, baseline, line, prop, ha="center", va="baseline")
@@ -398,7 +414,7 @@ class _Page:
         self.resize(self.width, height)
 
         top = self.write(title, MARGIN, TITLE_PX, bold=True) + 8
-        left = MARGIN + names_width
+        left = MARGIN if self.text.rtl else MARGIN + names_width  # the names on the outside
         shortened = [self.shorten(name, name_prop, names_width - NAME_PAD) for name in names]
         number = self.number_px([*table.sessions, *table.people, table.totals()], cell)
         for index, (lines, values, cmap) in enumerate(panels):
@@ -438,7 +454,9 @@ class _Page:
             colours = ListedColormap(full([0.04 + 0.66 * i / 255 for i in range(256)]))
         norm = Normalize(0, max(max(row) for row in values) or 1)
         ax.pcolormesh(values, cmap=colours, norm=norm, edgecolors="white", linewidth=2)
-        ax.set_xlim(0, columns)
+        ax.set_xlim(
+            *(columns, 0) if self.text.rtl else (0, columns)
+        )  # the first month nearest the names
         ax.set_ylim(rows, 0)
         number = self.pen(number_px, bold=cmap is None)
         for r, row in enumerate(values):
@@ -451,6 +469,8 @@ class _Page:
                     fontproperties=number, color=ink,
                 )  # fmt: skip
         ax.set_yticks([r + 0.5 for r in range(rows)], names, fontproperties=self.pen(LABEL_PX))
+        if self.text.rtl:
+            ax.yaxis.tick_right()
         ax.set_xticks([])
         ax.tick_params(length=0, pad=8, colors=INK)
         for spine in ax.spines.values():

@@ -179,3 +179,25 @@ def test_the_font_setting_is_used_or_refused(tmp_path: Path) -> None:
     assert image(activity_chart(year_of(CENTRES[:2]), YEAR, ENGLISH, font=found.regular))
     with pytest.raises(PosterError, match="not a font file"):
         activity_chart(year_of(CENTRES[:2]), YEAR, ENGLISH, font=tmp_path / "none.ttf")
+
+
+@pytest.mark.parametrize("centres", [1, 3])
+def test_right_to_left_the_page_is_mirrored_and_the_months_run_from_the_right(
+    centres: int,
+) -> None:
+    """Arabic: the first month is the rightmost column and the centres' names are on the
+    right of their rows; in English the other way round. Read off the drawn figure."""
+    for text, rtl in ((ENGLISH, False), (ARABIC, True)):
+        figure = charts.draw(year_of(CENTRES[:centres]), YEAR, text)
+        renderer = figure.canvas.get_renderer()  # type: ignore[attr-defined]
+        # (a month's label may be broken into two lines: its first line is enough)
+        x = {t.get_text().split("\n")[0]: t.get_window_extent(renderer).x0 for t in figure.texts}
+        first, last = (x[label.split(" ")[0]] for label in (text.months[0], text.months[-1]))
+        assert bool(first > last) == rtl, text.months[0]
+        if centres > 1:
+            grid = figure.axes[-1]  # the people's heatmap
+            box = grid.get_window_extent(renderer)
+            names = [label.get_window_extent(renderer) for label in grid.get_yticklabels()]
+            assert len(names) == centres
+            assert all(bool(name.x0 >= box.x1) == rtl for name in names)
+            assert all(bool(name.x1 <= box.x0) != rtl for name in names)
