@@ -44,6 +44,7 @@ from storage.db import Database
 log = logging.getLogger(__name__)
 
 CACHE_SECONDS = 300.0
+MAKING_STRIPES = 16  # locks for documents being made, chosen by the document's hash
 LINK_LIFETIME = timedelta(hours=1)
 _NAME = re.compile(r"^[a-z0-9_-]{1,100}$")
 Progress = Callable[[float], None]  # how much of a document is made, 0 to 1
@@ -60,7 +61,11 @@ class DocumentError(RuntimeError):
 
 
 class Documents:
-    """Renders the documents replies name; thread-safe; results kept :data:`CACHE_SECONDS`."""
+    """Renders the documents replies name; thread-safe; results kept :data:`CACHE_SECONDS`
+    (so that Viber, which fetches a file by its link after the message went, gets the one
+    just made). A document being made holds back only another request for the same one:
+    a coordinator's minute-long export does not stop a poster or a chart meanwhile. What
+    has expired is forgotten whenever something new is kept (an export can be 30 MB)."""
 
     def __init__(
         self,
@@ -83,7 +88,9 @@ class Documents:
         self.cache_seconds = cache_seconds
         self._monotonic = monotonic
         self._cache: dict[tuple[str, str], tuple[float, File]] = {}
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # guards the cache and the count
+        # The same document is made once at a time; others hash to other stripes (mostly).
+        self._making = [threading.Lock() for _ in range(MAKING_STRIPES)]
         self.renders = 0  # how many documents were rendered (the rest came from the cache)
 
     async def get(self, document: Document, progress: Progress | None = None) -> File:
@@ -92,17 +99,29 @@ class Documents:
 
     def render(self, document: Document, progress: Progress | None = None) -> File:
         key = (document.kind, document.key)
-        with self._lock:  # one rendering at a time: they are rare, and each is cached
-            kept = self._cache.get(key)
-            if kept is not None and kept[0] > self._monotonic():
-                file = kept[1]
-            else:
+        with self._making[hash(key) % MAKING_STRIPES]:
+            file = self._kept(key)
+            if file is None:
                 file = self._render(document, progress)
-                self.renders += 1
-                self._cache[key] = (self._monotonic() + self.cache_seconds, file)
+                with self._lock:
+                    self.renders += 1
+                    now = self._monotonic()
+                    for old in [k for k, (until, _) in self._cache.items() if until <= now]:
+                        del self._cache[old]
+                    self._cache[key] = (now + self.cache_seconds, file)
         if document.filename and document.filename != file.filename:
             return file._replace(filename=document.filename)
         return file
+
+    def _kept(self, key: tuple[str, str]) -> File | None:
+        with self._lock:
+            kept = self._cache.get(key)
+            return kept[1] if kept is not None and kept[0] > self._monotonic() else None
+
+    def kept(self) -> int:
+        """How many documents are kept now (expired ones included until the next is kept)."""
+        with self._lock:
+            return len(self._cache)
 
     def _render(self, document: Document, progress: Progress | None = None) -> File:
         if document.kind in (exports.KIND, exports.CHART):

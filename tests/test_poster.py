@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import io
 import re
+import threading
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 
@@ -24,7 +26,14 @@ from bot import poster
 from bot.app import App, build_app
 from bot.channels.base import Delivery
 from bot.channels.console import ConsoleChannel
-from bot.documents import DocumentError, Documents
+from bot.documents import (
+    CACHE_SECONDS,
+    MAKING_STRIPES,
+    DocumentError,
+    Documents,
+    File,
+    Progress,
+)
 from flows import posters
 from flows.clock import FakeClock
 from flows.conversation import decode_replies, encode_replies
@@ -508,3 +517,42 @@ def test_documents_are_rendered_once_for_a_few_minutes(app: App, world: World) -
         documents.render(Document("poster", "atlantis", "x.pdf"))
     with pytest.raises(DocumentError, match="unknown kind"):
         documents.render(Document("menu", "krnjaca", "x.pdf"))
+
+
+def test_a_slow_document_holds_back_only_itself_and_what_expired_is_forgotten(
+    app: App, world: World
+) -> None:
+    """A minute-long export must not stop a poster meanwhile; and kept files (an export can
+    be 30 MB) must not pile up once they have expired."""
+    started, release = threading.Event(), threading.Event()
+
+    class SlowExports(Documents):
+        def _render(self, document: Document, progress: Progress | None = None) -> File:
+            if document.kind != "export":
+                return super()._render(document, progress)
+            started.set()
+            assert release.wait(10)
+            return File("counts.csv", b"slow", "text/csv")
+
+    now = [0.0]
+    documents = SlowExports(
+        app.database, app.catalogs, viber_uri=None, font=None, folder=Path("."),
+        monotonic=lambda: now[0],
+    )  # fmt: skip
+    poster_key = ("poster", "krnjaca")
+    stripe = hash(poster_key) % MAKING_STRIPES
+    slow_key = next(
+        key for key in (f"slow-{n}" for n in range(100))
+        if hash(("export", key)) % MAKING_STRIPES != stripe
+    )  # (the same stripe would hold it back, as it does the same document)  # fmt: skip
+    with ThreadPoolExecutor(2) as pool:
+        slow = pool.submit(documents.render, Document("export", slow_key, ""))
+        assert started.wait(10)
+        made = documents.render(Document(*poster_key, "p.pdf"))
+        assert made.data.startswith(b"%PDF") and not slow.done()
+        release.set()
+        assert slow.result(10).data == b"slow"
+    assert documents.kept() == 2 and documents.renders == 2
+    now[0] += CACHE_SECONDS + 1  # both expired; the next document kept drops them
+    documents.render(Document("poster", "obrenovac", "o.pdf"))
+    assert documents.kept() == 1 and documents.renders == 3
