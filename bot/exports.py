@@ -31,8 +31,8 @@ from flows.questionnaire import Question, Questionnaires
 from storage import queries as q
 from storage.models import Centre
 
-KIND = "export"
-CHART = "chart"  # the /stats chart is named like an export: what "chart", format "png"
+KIND = figures.EXPORT  # the kinds of document flows.reports names
+CHART = figures.CHART
 MIME = {
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     "csv": "text/csv",

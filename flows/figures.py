@@ -362,6 +362,12 @@ def question_columns(
     return list(columns.items())
 
 
+# The kinds of document exports and the /stats chart are (``Document.kind``): the chat names
+# them (flows.reports), the bot makes them (bot.exports).
+EXPORT = "export"
+CHART = "chart"  # named like an export: what "chart", format "png"
+
+
 def document_key(what: str, fmt: str, period: Period, locale: str, slug: str | None) -> str:
     """How an export or chart is named as a document (``bot.exports.Export`` reads it back):
     ``counts-xlsx-20260101-20260331-sr_latn-krnjaca`` (``all`` for every centre)."""

@@ -23,8 +23,8 @@ from storage.models import Role
 
 feature = Feature("reports")
 
-KIND = "export"  # what bot.exports renders (see bot/exports.py: Export.key)
-CHART = "chart"
+KIND = figures.EXPORT  # what bot.exports renders (see bot/exports.py: Export.key)
+CHART = figures.CHART
 # Periods offered on buttons: this month, last month, the last 3 and 12 months.
 PERIODS = (1, 2, 3, 12)
 WHATS = ("counts", "feedback")
@@ -105,7 +105,7 @@ def _stats(turn: Turn, code: int = 12) -> None:
         [(back(t) + " " + t._("Staff tools"), home.MENU.data())],
     ]  # fmt: skip
     reply = make_reply(t, lines, rows)
-    chart = Document(CHART, figures.document_key("chart", "png", period, t.code, slug), "chart.png")
+    chart = Document(CHART, figures.document_key(CHART, "png", period, t.code, slug), "chart.png")
     turn.show(home.MENU_STATE, dataclasses.replace(reply, document=chart))
 
 
