@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +22,8 @@ from storage.db import Database
 from tests.conftest import make_settings
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.viber_api import FakeViber
+from tests.processes import free_port
 from tests.seeding import World, seed
-from tests.test_web_telegram import free_port
 
 Served = tuple[App, World, str]  # the app, the seeded world, the web server's address
 
@@ -71,29 +71,38 @@ async def polling(
         yield running
 
 
+@contextlib.asynccontextmanager
+async def web_bot(
+    database: Database, clock: FakeClock, tmp_path: Path, ready: Callable[[], bool],
+    wait_for: Callable[[Callable[[], bool], float], Awaitable[None]], **settings: Any,
+) -> AsyncIterator[Served]:  # fmt: skip
+    """The seeded world, and the bot serving webhooks on the real web server at a free port,
+    once the stand-in says ``ready`` (its webhook registered)."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    config = make_settings(tmp_path, public_url=base, web_port=port, **settings)
+    world = seed(database, clock.now())
+    app = build_app(config, clock=clock, database=database)
+    task = asyncio.create_task(app.run())
+    try:
+        await wait_for(ready, 10)
+        yield app, world, base
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.wait_for(task, 10)
+
+
 async def serve(
     fake: FakeViber, database: Database, clock: FakeClock, tmp_path: Path, **settings: Any
 ) -> AsyncIterator[Served]:
     """The seeded world, and the bot serving Viber's webhook (registered with ``fake``)."""
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    config = make_settings(
-        tmp_path,
-        viber_auth_token=fake.token,
-        viber_api_url=fake.base_url,
-        viber_bot_name="Radionice",
-        public_url=base,
-        web_port=port,
+    async with web_bot(
+        database, clock, tmp_path, lambda: fake.webhook_url is not None, fake.wait_for,
+        viber_auth_token=fake.token, viber_api_url=fake.base_url, viber_bot_name="Radionice",
         **settings,
-    )
-    world = seed(database, clock.now())
-    app = build_app(config, clock=clock, database=database)
-    task = asyncio.create_task(app.run())
-    await fake.wait_for(lambda: fake.webhook_url is not None, timeout=10)
-    yield app, world, base
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await asyncio.wait_for(task, 10)
+    ) as served:  # fmt: skip
+        yield served
 
 
 @pytest.fixture

@@ -49,7 +49,7 @@ def platform_settings(
     if telegram is not None:
         settings.update(TELEGRAM_BOT_TOKEN=telegram.token, TELEGRAM_API_URL=telegram.base_url)
     if viber is not None:
-        port = _free_port()
+        port = free_port()
         settings.update(
             VIBER_AUTH_TOKEN=viber.token,
             VIBER_API_URL=viber.base_url,
@@ -93,7 +93,8 @@ async def kill(process: asyncio.subprocess.Process) -> None:
         await process.wait()
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 nothing listens on now."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]

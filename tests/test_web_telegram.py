@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -12,27 +9,20 @@ import httpx
 import pytest
 from sqlmodel import select
 
-from bot.app import App, build_app
+from bot.app import App
 from bot.channels.telegram import TelegramChannel
 from flows.clock import FakeClock
 from storage.db import Database
 from storage.models import Booking
-from tests.conftest import make_settings
+from tests.e2e import web_bot
 from tests.fakes.telegram_api import FakeTelegram
-from tests.seeding import World, seed
+from tests.seeding import World
 
 
 def secret_of(app: App) -> str:
     """The secret the running app gave Telegram (webhook mode has one)."""
     assert isinstance(app.telegram, TelegramChannel) and app.telegram.webhook_secret
     return app.telegram.webhook_secret
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @pytest.fixture
@@ -45,23 +35,11 @@ async def fake() -> AsyncIterator[FakeTelegram]:
 async def served(
     fake: FakeTelegram, database: Database, clock: FakeClock, tmp_path: Path
 ) -> AsyncIterator[tuple[App, World, str]]:
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    settings = make_settings(
-        tmp_path,
-        telegram_bot_token=fake.token,
-        telegram_api_url=fake.base_url,
-        public_url=base,
-        web_port=port,
-    )
-    world = seed(database, clock.now())
-    app = build_app(settings, clock=clock, database=database)
-    task = asyncio.create_task(app.run())
-    await fake.wait_for(lambda: fake.webhook is not None, timeout=10)
-    yield app, world, base
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await asyncio.wait_for(task, 10)
+    async with web_bot(
+        database, clock, tmp_path, lambda: fake.webhook is not None, fake.wait_for,
+        telegram_bot_token=fake.token, telegram_api_url=fake.base_url,
+    ) as served:  # fmt: skip
+        yield served
 
 
 async def test_a_whole_booking_through_the_webhook(

@@ -1118,20 +1118,43 @@ class FakeTelegram:
     async def _send_document(self, params: JSON) -> JSON:
         chat = self._target_chat(params)
         filename, data = _uploaded_document(params)
+        mime = mimetypes.guess_type(filename)[0] or "application/octet-stream"
+        document = {
+            "file_name": filename,
+            "mime_type": mime,
+            **self._file_ids("BQAC"),
+            "file_size": len(data),
+        }
+        return self._file_message(chat, params, "document", document, filename, mime, data)
+
+    async def _send_photo(self, params: JSON) -> JSON:
+        """A picture: kept with the uploads (``mime`` says it is an image), shown as a photo."""
+        chat = self._target_chat(params)
+        filename, data = _uploaded_document(params, "photo")
+        size = _picture_size(data)
+        if size is None:
+            raise _bad_request("IMAGE_PROCESS_FAILED")
+        # Telegram gives the sizes it made; the fake, the one it was sent (a PhotoSize
+        # without width and height is not a PhotoSize: python-telegram-bot refuses it).
+        photo = [{**self._file_ids("AgAC"), "file_size": len(data), "width": size[0],
+                  "height": size[1]}]  # fmt: skip
+        mime = mimetypes.guess_type(filename)[0] or "image/png"
+        return self._file_message(chat, params, "photo", photo, filename, mime, data)
+
+    def _file_message(
+        self, chat: _Chat, params: JSON, kind: str, content: Any, filename: str, mime: str,
+        data: bytes,
+    ) -> JSON:  # fmt: skip
+        """A sent file as Telegram shows it (``kind`` is "document" or "photo"), with its
+        caption and buttons; kept with the uploads."""
         caption, entities = _caption(params)
         inline_markup, reply_keyboard = _reply_markup(params, inline_only=False)
-        mime = mimetypes.guess_type(filename)[0] or "application/octet-stream"
         message: JSON = {
             "message_id": chat.next_message_id(),
             "from": self.bot_user,
             "chat": _chat_json(chat.user),
             "date": _now(),
-            "document": {
-                "file_name": filename,
-                "mime_type": mime,
-                **self._file_ids("BQAC"),
-                "file_size": len(data),
-            },
+            kind: content,
         }
         if caption:
             message["caption"] = caption
@@ -1142,41 +1165,6 @@ class FakeTelegram:
         if reply_keyboard is not None:
             chat.reply_keyboard = reply_keyboard if "keyboard" in reply_keyboard else None
         chat.versions[message["message_id"]] = [message]
-        self.uploads.append(Upload(chat.user.id, message["message_id"], filename, mime, data))
-        self._record_send()
-        return message
-
-    async def _send_photo(self, params: JSON) -> JSON:
-        """A picture: kept with the uploads (``mime`` says it is an image), shown as a photo."""
-        chat = self._target_chat(params)
-        filename, data = _uploaded_document(params, "photo")
-        size = _picture_size(data)
-        if size is None:
-            raise _bad_request("IMAGE_PROCESS_FAILED")
-        caption, _ = _caption(params)
-        inline_markup, _keyboard = _reply_markup(params, inline_only=False)
-        message: JSON = {
-            "message_id": chat.next_message_id(),
-            "from": self.bot_user,
-            "chat": _chat_json(chat.user),
-            "date": _now(),
-            # Telegram gives the sizes it made; the fake, the one it was sent (a PhotoSize
-            # without width and height is not a PhotoSize: python-telegram-bot refuses it).
-            "photo": [
-                {
-                    **self._file_ids("AgAC"),
-                    "file_size": len(data),
-                    "width": size[0],
-                    "height": size[1],
-                }
-            ],
-        }
-        if caption:
-            message["caption"] = caption
-        if inline_markup is not None:
-            message["reply_markup"] = inline_markup
-        chat.versions[message["message_id"]] = [message]
-        mime = mimetypes.guess_type(filename)[0] or "image/png"
         self.uploads.append(Upload(chat.user.id, message["message_id"], filename, mime, data))
         self._record_send()
         return message
