@@ -95,6 +95,7 @@ def populate(
                     "consented_at": now,
                     "last_seen_at": now,
                     "unreachable": False,
+                    "tally_token": f"{n:016x}",
                 }
             )
             if len(rows) == 5000:

@@ -158,6 +158,7 @@ def build(path: Path, plan: Plan) -> None:
                         "consented_at": created,
                         "last_seen_at": created,
                         "unreachable": False,
+                        "tally_token": f"{n:016x}",
                     }
                     for n in range(start, min(start + CHUNK, plan.people))
                 ],

@@ -7,6 +7,7 @@ kept only encrypted.
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 from enum import StrEnum
 
@@ -38,6 +39,9 @@ class Centre(SQLModel, table=True):
     kind: str = Field(default=CentreKind.ASYLUM, max_length=20)
     timezone: str = Field(default="Europe/Belgrade", max_length=64)
     contact: str | None = Field(default=None, max_length=200)
+    # When the centre's psychologist can be seen, and where ("Tue and Thu 10-14, room 3"):
+    # shown in help, set by staff or an operator.
+    psychologist: str | None = Field(default=None, max_length=200)
     created_at: datetime = Field(sa_column=_utc(nullable=False))
 
 
@@ -57,6 +61,13 @@ class Person(SQLModel, table=True):
     consented_at: datetime = Field(sa_column=_utc(nullable=False))
     last_seen_at: datetime = Field(sa_column=_utc(nullable=False, index=True))
     unreachable: bool = Field(default=False)
+    # The person's own choices about what the bot starts (replies are never held back): no
+    # messages at all until a moment, or none until they say otherwise.
+    paused_until: datetime | None = Field(default=None, sa_column=_utc())
+    stopped_at: datetime | None = Field(default=None, sa_column=_utc())
+    # Random, not derived from anything: what counts the person once among "distinct
+    # participants" after their bookings are reduced to counts (see :class:`AttendanceMark`).
+    tally_token: str = Field(default_factory=lambda: secrets.token_hex(8), max_length=16)
 
 
 class WorkshopSession(SQLModel, table=True):
@@ -111,6 +122,8 @@ class Booking(SQLModel, table=True):
     promoted: bool = Field(default=False)
     # That this person gave feedback on this session, never what (see :class:`Feedback`).
     feedback_given: bool = Field(default=False)
+    # The person asked for no reminders about this session (other news about it still comes).
+    muted: bool = Field(default=False)
     created_at: datetime = Field(sa_column=_utc(nullable=False))
     updated_at: datetime = Field(sa_column=_utc(nullable=False))
 
@@ -168,6 +181,7 @@ class LedgerKind(StrEnum):
     SESSION_MOVED = "session_moved"
     SESSION_CANCELLED = "session_cancelled"
     BROADCAST = "broadcast"  # a notice from staff (see Broadcast); claimed by its own sender
+    REPORT = "report"  # an abuse report, to a protection focal point (see AbuseReport)
 
 
 class LedgerState(StrEnum):
@@ -217,6 +231,10 @@ class LedgerEntry(SQLModel, table=True):
         default=None,
         sa_column=Column(Integer, ForeignKey("broadcast.id", ondelete="CASCADE"), index=True),
     )
+    report_id: int | None = Field(
+        default=None,
+        sa_column=Column(Integer, ForeignKey("abuse_report.id", ondelete="CASCADE"), index=True),
+    )
     offset_minutes: int = Field(default=0)
     starts_at: datetime | None = Field(default=None, sa_column=_utc())
     due_at: datetime | None = Field(default=None, sa_column=_utc())  # not before (broadcasts)
@@ -243,6 +261,10 @@ class Role(StrEnum):
     STAFF = "staff"  # one centre: its sessions, attendance, notices, poster
     COORDINATOR = "coordinator"  # every centre, read only: sessions, counts, exports
     ADMIN = "admin"  # everything, including inviting staff
+    # A protection focal point: receives abuse reports for one centre (or, without a centre,
+    # for every centre that has none of its own); no staff tools, so ordinary staff, whom a
+    # report may be about, never see one.
+    FOCAL = "focal"
 
 
 class StaffView(StrEnum):
@@ -401,3 +423,60 @@ class Feedback(SQLModel, table=True):
     week: str = Field(max_length=8)
     answers: str = Field(default="", max_length=400)
     comment: str | None = Field(default=None, max_length=500)
+
+
+class SessionCount(SQLModel, table=True):
+    """What the statistics need of a session's bookings once the bookings are gone (see
+    ``storage.queries.retention``): added to what is still counted from live bookings."""
+
+    __tablename__ = "session_count"
+
+    session_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("workshop_session.id", ondelete="CASCADE"), primary_key=True
+        )
+    )
+    booked: int = Field(default=0)
+    attended: int = Field(default=0)
+    promoted: int = Field(default=0)
+    feedback: int = Field(default=0)
+
+
+class AttendanceMark(SQLModel, table=True):
+    """Someone attended a session whose bookings are gone: the person's random
+    ``tally_token``, so they still count once among distinct participants; nothing else."""
+
+    __tablename__ = "attendance_mark"
+
+    session_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("workshop_session.id", ondelete="CASCADE"), primary_key=True
+        )
+    )
+    token: str = Field(max_length=16, primary_key=True, index=True)
+
+
+class DistressCount(SQLModel, table=True):
+    """How often the crisis answer was given, per centre (0: not known) and ISO week: never
+    who, never what was written."""
+
+    __tablename__ = "distress_count"
+
+    centre_id: int = Field(primary_key=True)  # not a foreign key: kept if the centre goes
+    week: str = Field(max_length=8, primary_key=True)
+    count: int = Field(default=0)
+
+
+class AbuseReport(SQLModel, table=True):
+    """A report of abuse or misconduct on its way to the protection focal points: the text
+    is encrypted, and the row is deleted once the focal points received it (at most a week).
+    Until the person taps "Send" it is a draft (``sent_at`` empty), kept at most a day."""
+
+    __tablename__ = "abuse_report"
+
+    id: int | None = Field(default=None, primary_key=True)
+    centre_id: int | None = Field(default=None)  # not a foreign key: the report must not go
+    text_enc: str = Field(sa_column=Column(Text, nullable=False))
+    anonymous: bool = Field(default=True)
+    created_at: datetime = Field(sa_column=_utc(nullable=False, index=True))
+    sent_at: datetime | None = Field(default=None, sa_column=_utc())

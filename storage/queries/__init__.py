@@ -14,6 +14,7 @@ from storage.queries.ledger import *  # noqa: F403
 from storage.queries.people import *  # noqa: F403
 from storage.queries.profiles import *  # noqa: F403
 from storage.queries.reports import *  # noqa: F403
+from storage.queries.retention import *  # noqa: F403
 from storage.queries.sessions import *  # noqa: F403
 from storage.queries.staff import *  # noqa: F403
 from storage.queries.staffing import *  # noqa: F403

@@ -24,6 +24,7 @@ __all__ = [
     "cancel_booking",
     "count_bookings",
     "person_bookings",
+    "person_history",
     "promote_waiting",
     "waitlist_position",
 ]
@@ -214,6 +215,19 @@ def person_bookings(db: Session, person_id: int, now: datetime) -> list[BookingV
         )
         for booking, session, centre in rows
     ]
+
+
+def person_history(db: Session, person_id: int, now: datetime) -> list[BookingView]:
+    """A person's bookings of sessions that have started (kept until the retention job
+    reduces them to counts), latest first: what /mydata shows of attendance and feedback."""
+    rows = db.exec(
+        select(Booking, WorkshopSession, Centre)
+        .join(WorkshopSession, col(WorkshopSession.id) == Booking.session_id)
+        .join(Centre, col(Centre.id) == WorkshopSession.centre_id)
+        .where(Booking.person_id == person_id, col(WorkshopSession.starts_at) <= now)
+        .order_by(col(WorkshopSession.starts_at).desc(), col(Booking.id))
+    ).all()
+    return [BookingView(booking, session, centre, 0) for booking, session, centre in rows]
 
 
 def booking_for(db: Session, person_id: int, session_id: int) -> Booking | None:

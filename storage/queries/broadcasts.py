@@ -27,7 +27,7 @@ from storage.models import (
     Person,
     StaffMember,
 )
-from storage.queries.ledger import claim_chosen
+from storage.queries.ledger import claim_chosen, holds_messages
 
 __all__ = [
     "Recipient",
@@ -71,14 +71,29 @@ def _audience(centre_id: int, audience: str, session_id: int | None, language: s
     return where
 
 
+def _unreachable(now: datetime | None) -> ColumnElement[bool]:
+    """Not to be sent a notice: the platform says they left, or they asked for no messages
+    (stopped, or paused at ``now``)."""
+    left = col(Person.unreachable).is_(True)
+    return left if now is None else or_(left, holds_messages(now))
+
+
 def audience_count(
-    db: Session, centre_id: int, audience: str, session_id: int | None, language: str | None
+    db: Session,
+    centre_id: int,
+    audience: str,
+    session_id: int | None,
+    language: str | None,
+    now: datetime | None = None,
 ) -> tuple[int, int]:
-    """(reachable, unreachable) people a notice for this audience would go to."""
-    rows = db.exec(
-        select(col(Person.unreachable), func.count())
+    """(reachable, unreachable) people a notice for this audience would go to; with ``now``,
+    those who stopped or paused messages count as unreachable."""
+    unreachable = _unreachable(now).label("unreachable")
+    rows = db.execute(
+        select(unreachable, func.count())
+        .select_from(Person)
         .where(*_audience(centre_id, audience, session_id, language))
-        .group_by(col(Person.unreachable))
+        .group_by(unreachable)
     ).all()
     counts = {bool(unreachable): int(n) for unreachable, n in rows}
     return counts.get(False, 0), counts.get(True, 0)
@@ -102,7 +117,7 @@ def viber_billable(
             .where(
                 *_audience(centre_id, audience, session_id, language),
                 Person.channel == "viber",
-                col(Person.unreachable).is_(False),
+                ~_unreachable(now),
                 col(Person.last_seen_at) <= now - free_window,
             )
         ).one()
@@ -113,7 +128,7 @@ def fan_out(db: Session, broadcast: Broadcast, now: datetime) -> int:
     """Write one ledger entry per recipient in one statement; returns how many. People known
     to be unreachable are written as such (counted in the tally, never sent)."""
     assert broadcast.id is not None
-    unreachable = col(Person.unreachable)
+    unreachable = _unreachable(broadcast.send_at)
     chosen = sql_select(
         literal(LedgerKind.BROADCAST.value),
         col(Person.id),
@@ -307,9 +322,10 @@ class Recipient:
     unreachable: bool
 
 
-def recipient_views(db: Session, ids: list[int]) -> list[Recipient]:
+def recipient_views(db: Session, ids: list[int], now: datetime | None = None) -> list[Recipient]:
     """The claimed entries that still exist (a person who erased themselves is gone), in
-    id order, in one query of plain columns."""
+    id order, in one query of plain columns; with ``now``, a person who stopped or paused
+    messages since the notice was written is unreachable too."""
     if not ids:
         return []
     rows = db.execute(
@@ -319,7 +335,7 @@ def recipient_views(db: Session, ids: list[int]) -> list[Recipient]:
             col(Person.channel),
             col(Person.address_enc),
             col(Person.locale),
-            col(Person.unreachable),
+            _unreachable(now),
         )
         .join(Person, col(Person.id) == LedgerEntry.person_id)
         .where(col(LedgerEntry.id).in_(ids))

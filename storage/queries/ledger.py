@@ -15,13 +15,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, update
+from sqlalchemy import ColumnElement, and_, delete, literal, or_, update
 from sqlalchemy.dialects.postgresql import insert as postgres_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from storage.models import (
+    AbuseReport,
     Booking,
     BookingStatus,
     Centre,
@@ -42,6 +43,7 @@ __all__ = [
     "due_feedback",
     "due_reminders",
     "finish",
+    "holds_messages",
     "ledger_views",
     "owe",
     "reclaim",
@@ -289,12 +291,40 @@ def renew(db: Session, *, owner: str, ids: list[int], now: datetime, lease: time
         )
 
 
+def holds_messages(now: datetime) -> ColumnElement[bool]:
+    """The person asked for no messages the bot starts, for now (stopped, or paused)."""
+    return or_(
+        col(Person.stopped_at).is_not(None),
+        and_(col(Person.paused_until).is_not(None), col(Person.paused_until) > now),
+    )
+
+
 def finish(db: Session, entry_id: int, *, sent: bool, now: datetime) -> None:
-    db.execute(
+    """Record how an entry ended. An abuse report is deleted once no focal point it was for
+    is still waiting for it and at least one has it: its text is kept no longer than that.
+    One that reached nobody stays (encrypted) until the retention job, at most a week."""
+    report_id = db.execute(
         update(LedgerEntry)
         .where(col(LedgerEntry.id) == entry_id)
         .values(state=LedgerState.SENT if sent else LedgerState.DROPPED, done_at=now)
+        .returning(col(LedgerEntry.report_id))
+    ).scalar()
+    if report_id is None:
+        return
+    waiting = (
+        select(LedgerEntry.id)
+        .where(
+            LedgerEntry.report_id == report_id,
+            col(LedgerEntry.state).in_((LedgerState.PENDING, LedgerState.CLAIMED)),
+        )
+        .exists()
     )
+    received = (
+        select(LedgerEntry.id)
+        .where(LedgerEntry.report_id == report_id, LedgerEntry.state == LedgerState.SENT)
+        .exists()
+    )
+    db.execute(delete(AbuseReport).where(col(AbuseReport.id) == report_id, ~waiting, received))
 
 
 @dataclass(frozen=True)
@@ -314,12 +344,16 @@ class LedgerView:
     unreachable: bool
     zone: str | None
     ticket: int = 0  # the booking's door number
+    quiet: bool = False  # the person stopped or paused what the bot starts
+    muted: bool = False  # no reminders for this booking
+    report: AbuseReport | None = None  # for a focal point
 
 
-def ledger_views(db: Session, ids: list[int]) -> list[LedgerView]:
+def ledger_views(db: Session, ids: list[int], now: datetime | None = None) -> list[LedgerView]:
     """What rendering a batch of entries needs, in one query of plain columns."""
     if not ids:
         return []
+    quiet = holds_messages(now) if now is not None else literal(False)
     rows = db.execute(
         select(  # type: ignore[call-overload, misc]
             LedgerEntry.id,
@@ -335,11 +369,15 @@ def ledger_views(db: Session, ids: list[int]) -> list[LedgerView]:
             Person.unreachable,
             Centre.timezone,
             Booking.ticket,
+            quiet,
+            Booking.muted,
+            AbuseReport,
         )
         .join(Person, col(Person.id) == LedgerEntry.person_id)
         .outerjoin(Booking, col(Booking.id) == LedgerEntry.booking_id)
         .outerjoin(WorkshopSession, col(WorkshopSession.id) == LedgerEntry.session_id)
         .outerjoin(Centre, col(Centre.id) == WorkshopSession.centre_id)
+        .outerjoin(AbuseReport, col(AbuseReport.id) == LedgerEntry.report_id)
         .where(col(LedgerEntry.id).in_(ids))
     ).all()
     session_ids = {row[5] for row in rows if row[5] is not None}
@@ -349,7 +387,7 @@ def ledger_views(db: Session, ids: list[int]) -> list[LedgerView]:
     }
     return [
         LedgerView(rid, kind, starts, bid, status, sessions.get(sid), pid, channel, address,
-                   locale, unreachable, zone, ticket or 0)
+                   locale, unreachable, zone, ticket or 0, bool(hold), bool(muted), report)
         for (rid, kind, starts, bid, status, sid, pid, channel, address, locale, unreachable,
-             zone, ticket) in rows
+             zone, ticket, hold, muted, report) in rows
     ]  # fmt: skip

@@ -11,13 +11,26 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from storage.identity import Vault
-from storage.models import Booking, LedgerEntry, Person
+from storage.models import (
+    AttendanceMark,
+    Booking,
+    BookingStatus,
+    Broadcast,
+    InviteAttempt,
+    LedgerEntry,
+    Person,
+    StaffMember,
+    WorkshopSession,
+)
+from storage.queries.bookings import cancel_booking
+from storage.queries.retention import archive_bookings
 
 __all__ = [
     "MAX_STATE_DATA",
     "count_people",
     "create_person",
     "delete_person",
+    "erase_person",
     "find_person",
     "last_seen",
     "load_state_data",
@@ -100,10 +113,53 @@ def load_state_data(person: Person) -> dict[str, Any]:
 
 
 def delete_person(db: Session, person: Person) -> None:
-    """Erase a person and everything linked to them (bookings, messages owed to them)."""
+    """Erase a person and everything linked to them (bookings, messages owed to them, failed
+    invitation tries, the reference to a staff notice's progress message)."""
     db.execute(delete(LedgerEntry).where(col(LedgerEntry.person_id) == person.id))
     db.execute(delete(Booking).where(col(Booking.person_id) == person.id))
+    db.execute(delete(InviteAttempt).where(col(InviteAttempt.key_hash) == person.key_hash))
+    member = db.exec(select(StaffMember).where(StaffMember.person_id == person.id)).first()
+    if member is not None:
+        db.execute(
+            update(Broadcast)
+            .where(col(Broadcast.author) == member.ref)
+            .values(progress_channel=None, progress_enc=None)
+        )
     db.delete(person)
+
+
+def erase_person(db: Session, person: Person, now: datetime, *, keep_mark: bool) -> bool:
+    """Erase a person for good: their seats in sessions still to come go to the waitlist,
+    the counts of their past bookings are kept without them (the statistics do not change),
+    then everything about them goes. ``keep_mark``: keep the random token that counts them
+    among distinct participants (retention keeps it, unlinkable once the person is gone;
+    the person's own "delete" removes it too). Returns whether someone got a seat (and is
+    owed a message)."""
+    assert person.id is not None
+    promoted = False
+    upcoming = db.exec(
+        select(Booking.id)
+        .join(WorkshopSession, col(WorkshopSession.id) == Booking.session_id)
+        .where(
+            Booking.person_id == person.id,
+            col(Booking.status).in_((BookingStatus.CONFIRMED, BookingStatus.WAITLISTED)),
+            col(WorkshopSession.starts_at) > now,
+        )
+    ).all()
+    for booking_id in upcoming:
+        assert booking_id is not None
+        result = cancel_booking(db, person_id=person.id, booking_id=booking_id, now=now)
+        promoted |= result.promoted_person_id is not None
+    past = db.exec(
+        select(Booking.id)
+        .join(WorkshopSession, col(WorkshopSession.id) == Booking.session_id)
+        .where(Booking.person_id == person.id, col(WorkshopSession.starts_at) <= now)
+    ).all()
+    archive_bookings(db, [bid for bid in past if bid is not None])
+    if not keep_mark:
+        db.execute(delete(AttendanceMark).where(col(AttendanceMark.token) == person.tally_token))
+    delete_person(db, person)
+    return promoted
 
 
 def count_people(db: Session) -> int:

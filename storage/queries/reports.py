@@ -16,7 +16,15 @@ from typing import Any
 from sqlalchemy import Integer, case, func, select
 from sqlmodel import Session, col
 
-from storage.models import Booking, BookingStatus, Feedback, WorkshopSession
+from storage.models import (
+    AttendanceMark,
+    Booking,
+    BookingStatus,
+    Feedback,
+    Person,
+    SessionCount,
+    WorkshopSession,
+)
 
 __all__ = [
     "SessionTally",
@@ -56,23 +64,31 @@ def _count(condition: Any) -> Any:
     return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
 
+def _kept(column: Any) -> Any:
+    """What the retention job kept of bookings it removed (one row per session at most)."""
+    return func.coalesce(func.max(column), 0)
+
+
 def session_tallies(
     db: Session, start: datetime, end: datetime, centre_ids: Collection[int] | None = None
 ) -> list[SessionTally]:
-    """Every session that starts in ``[start, end)`` (at the given centres), with its counts."""
+    """Every session that starts in ``[start, end)`` (at the given centres), with its counts:
+    from its bookings, plus the counts kept of bookings the retention job removed."""
     query = (
         select(
             col(WorkshopSession.id),
             col(WorkshopSession.centre_id),
             col(WorkshopSession.starts_at),
             col(WorkshopSession.cancelled_at),
-            _count(col(Booking.status) == BookingStatus.CONFIRMED),
-            _count(col(Booking.attended_at).is_not(None)),
-            _count(col(Booking.promoted).is_(True)),
-            _count(col(Booking.feedback_given).is_(True)),
+            _count(col(Booking.status) == BookingStatus.CONFIRMED)
+            + _kept(col(SessionCount.booked)),
+            _count(col(Booking.attended_at).is_not(None)) + _kept(col(SessionCount.attended)),
+            _count(col(Booking.promoted).is_(True)) + _kept(col(SessionCount.promoted)),
+            _count(col(Booking.feedback_given).is_(True)) + _kept(col(SessionCount.feedback)),
         )
         .select_from(WorkshopSession)
         .outerjoin(Booking, col(Booking.session_id) == col(WorkshopSession.id))
+        .outerjoin(SessionCount, col(SessionCount.session_id) == col(WorkshopSession.id))
         .where(col(WorkshopSession.starts_at) >= start, col(WorkshopSession.starts_at) < end)
         .group_by(
             col(WorkshopSession.id),
@@ -106,22 +122,30 @@ def attendees(
     centre_ids: Collection[int] | None = None,
     *,
     chunk: int = 10_000,
-) -> Iterator[tuple[int, int]]:
-    """``(session id, person id)`` for everyone marked as attended at a session starting in
-    ``[start, end)``: the people behind "distinct participants"."""
-    query = (
-        select(col(Booking.session_id), col(Booking.person_id))
-        .join(WorkshopSession, col(WorkshopSession.id) == col(Booking.session_id))
-        .where(
-            col(Booking.attended_at).is_not(None),
-            col(WorkshopSession.cancelled_at).is_(None),
-            col(WorkshopSession.starts_at) >= start,
-            col(WorkshopSession.starts_at) < end,
-        )
-        .execution_options(yield_per=chunk)
-    )
+) -> Iterator[tuple[int, str]]:
+    """``(session id, person's tally token)`` for everyone marked as attended at a session
+    starting in ``[start, end)``: the people behind "distinct participants". The token, not
+    the person's id, so that attendances the retention job reduced to marks (which keep only
+    the token) count the same person once with their live bookings."""
+    held = [
+        col(WorkshopSession.cancelled_at).is_(None),
+        col(WorkshopSession.starts_at) >= start,
+        col(WorkshopSession.starts_at) < end,
+    ]
     if centre_ids is not None:
-        query = query.where(col(WorkshopSession.centre_id).in_(list(centre_ids)))
+        held.append(col(WorkshopSession.centre_id).in_(list(centre_ids)))
+    live = (
+        select(col(Booking.session_id), col(Person.tally_token))
+        .join(WorkshopSession, col(WorkshopSession.id) == col(Booking.session_id))
+        .join(Person, col(Person.id) == col(Booking.person_id))
+        .where(col(Booking.attended_at).is_not(None), *held)
+    )
+    kept = (
+        select(col(AttendanceMark.session_id), col(AttendanceMark.token))
+        .join(WorkshopSession, col(WorkshopSession.id) == col(AttendanceMark.session_id))
+        .where(*held)
+    )
+    query = live.union_all(kept).execution_options(yield_per=chunk)
     return _streamed(db, query)
 
 

@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import delete, func, update
 from sqlmodel import Session, col, select
 
-from storage.models import AuditEntry, Centre, Invite, InviteAttempt, Person, StaffMember
+from storage.models import AuditEntry, Centre, Invite, InviteAttempt, Person, Role, StaffMember
 
 __all__ = [
     "MemberView",
@@ -19,6 +19,7 @@ __all__ = [
     "audit_entries",
     "count_attempts",
     "create_invite",
+    "focal_points",
     "forget_attempts",
     "invite_by_hash",
     "list_members",
@@ -42,6 +43,19 @@ def membership(db: Session, person_id: int | None) -> StaffMember | None:
 
 def member_by_ref(db: Session, ref: str) -> StaffMember | None:
     return db.exec(select(StaffMember).where(StaffMember.ref == ref)).first()
+
+
+def focal_points(db: Session, centre_id: int | None) -> list[StaffMember]:
+    """Who receives an abuse report from this centre: its own protection focal points, or,
+    where it has none, those for every centre (no centre of their own)."""
+    active = [col(StaffMember.role) == Role.FOCAL, col(StaffMember.revoked_at).is_(None)]
+    if centre_id is not None:
+        own = list(
+            db.exec(select(StaffMember).where(*active, col(StaffMember.centre_id) == centre_id))
+        )
+        if own:
+            return own
+    return list(db.exec(select(StaffMember).where(*active, col(StaffMember.centre_id).is_(None))))
 
 
 def add_member(
