@@ -2,8 +2,13 @@
 
 httpx and python-telegram-bot put request URLs in their log lines, and a Telegram request URL
 holds the token (``/bot<token>/getMe``); an exception's message may too ("The token ... was
-rejected"). Each record is cleaned when it is made, so no handler, however configured later
-(uvicorn brings its own), can write a secret.
+rejected"). A document's link (``/files/<token>``) opens the file to whoever has it, and web
+servers' access lines and httpx's request lines show it. A database error shows the values of
+the statement that failed, which may be what a person typed. Each record is cleaned when it is
+made, so no handler, however configured later (uvicorn brings its own), can write a secret.
+
+Cleaning is a safety net: our own code does not log platform ids, what people type, tokens or
+invitation codes in the first place (tests/test_log_privacy.py).
 """
 
 from __future__ import annotations
@@ -17,6 +22,12 @@ from typing import Any
 TELEGRAM_TOKEN = re.compile(r"(?<![0-9])([0-9]{3,20})(?::|%3A)[A-Za-z0-9_-]{20,}")
 # A Viber token: three groups of 16 hexadecimal digits.
 VIBER_TOKEN = re.compile(r"[0-9a-fA-F]{16}-[0-9a-fA-F]{16}-[0-9a-fA-F]{16}")
+# What follows /files/ (a document link's signed token) or a webhook's path (where a secret
+# would go), in a URL or at the start of a path (an access line: "GET /files/<token> HTTP/1.1").
+# Not in a file path inside a traceback (".../site-packages/telegram/_bot.py").
+URL_SECRET = re.compile(r"(https?://[^\s\"'?#]*?|(?<![^\s\"']))/(files|viber|telegram)/[^\s\"'?#]+")
+# SQLAlchemy's errors end with the statement's values: "[parameters: (...)]".
+SQL_PARAMETERS = re.compile(r"^\[parameters: .*$", re.MULTILINE)
 _SHORTEST = 6  # shorter "secrets" would blank out ordinary words
 
 
@@ -27,8 +38,8 @@ def mask(secret: str) -> str:
 
 
 class Redactor(logging.Filter):
-    """Takes the configured secrets, and anything shaped like a token, out of text and of
-    log records."""
+    """Takes the configured secrets, anything shaped like a token, document links' tokens and
+    SQL parameters out of text and of log records."""
 
     def __init__(self, secrets: Iterable[str | None] = ()) -> None:
         super().__init__()
@@ -44,7 +55,9 @@ class Redactor(logging.Filter):
             if secret in text:
                 text = text.replace(secret, mask(secret))
         text = TELEGRAM_TOKEN.sub(r"\1:***", text)
-        return VIBER_TOKEN.sub("***", text)
+        text = VIBER_TOKEN.sub("***", text)
+        text = URL_SECRET.sub(r"\1/\2/***", text)
+        return SQL_PARAMETERS.sub("[parameters: ***]", text)
 
     def filter(self, record: logging.LogRecord) -> bool:
         try:
