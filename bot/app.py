@@ -25,10 +25,13 @@ from bot.scheduler import LedgerSender, Scheduler
 from bot.settings import Settings, parse_duration
 from bot.startup import StartupError, make_clock, open_database
 from bot.web import WebServer, create_web_app
+from flows import retention
 from flows.clock import Clock
 from flows.conversation import Conversation, decode_replies
+from flows.distress import Distress
 from flows.events import Address, Incoming, Start
 from flows.features import build_router
+from flows.helplines import Helplines
 from flows.i18n import Catalogs
 from flows.ledger import Ledger, LedgerPlan
 from flows.questionnaire import Questionnaires
@@ -228,6 +231,8 @@ def build_app(
         vault = Vault(data_secret(settings))
         catalogs = Catalogs.load(settings.locales_dir)
         questionnaires = Questionnaires.load(settings.questionnaire_dir)
+        helplines = Helplines.load(settings.help_file)
+        distress = Distress.load(settings.distress_file)
     except Exception as error:
         raise StartupError(str(error)) from error
     database = database or open_database(settings)
@@ -264,6 +269,9 @@ def build_app(
         viber_cap=settings.viber_monthly_proactive_cap,
         questionnaires=questionnaires,
         feedback_min_group=settings.feedback_min_group,
+        helplines=helplines,
+        distress=distress,
+        retention_days=settings.retention_days,
     )
     conversation = Conversation(database, services, router)
 
@@ -301,6 +309,7 @@ def build_app(
         broadcaster=broadcaster,
         sweep_seconds=settings.reminder_sweep_seconds,
         notify_interval=settings.notify_interval,
+        retention=retention.Policy(days=settings.retention_days),
     )
     dispatcher = Dispatcher(
         conversation,

@@ -380,7 +380,7 @@ class _Run:
                     db, self.id, owner=sender.owner, now=now, lease=sender.lease
                 ):
                     self.lost = True
-                recipients = q.recipient_views(db, ids)
+                recipients = q.recipient_views(db, ids, now)
             if not ids:
                 if after == 0:
                     return

@@ -26,6 +26,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from bot.broadcaster import Broadcaster
 from bot.channels.base import Delivery
 from bot.outbox import Outbox, Result
+from flows import retention as retention_module
 from flows.ledger import Claimed, Ledger
 from storage import queries as q
 
@@ -115,6 +116,7 @@ class Scheduler:
         broadcaster: Broadcaster | None = None,
         sweep_seconds: float = 30.0,
         notify_interval: float = 5.0,
+        retention: retention_module.Policy | None = None,
     ) -> None:
         self.sender = sender
         self.broadcaster = broadcaster
@@ -122,6 +124,7 @@ class Scheduler:
         self._broadcast_wake = asyncio.Event()
         self.sweep_seconds = sweep_seconds
         self.notify_interval = notify_interval
+        self.retention = retention or retention_module.Policy()
         self._scheduler: AsyncIOScheduler | None = None
         self._wake = asyncio.Event()
         self._owed: asyncio.Task[None] | None = None
@@ -144,6 +147,11 @@ class Scheduler:
             self._renew, "interval", seconds=max(0.2, lease / 3), id="renew", **options
         )
         scheduler.add_job(self._forget, "interval", hours=1, id="forget", **options)
+        # Daily, first a minute after start (a bot restarted every night still runs it).
+        scheduler.add_job(
+            self.keep_little, "interval", days=1, id="retention",
+            next_run_time=datetime.now(UTC) + timedelta(minutes=1), **options,
+        )  # fmt: skip
         scheduler.start()
         self._scheduler = scheduler
         self._owed = asyncio.create_task(self._owed_loop())
@@ -205,6 +213,20 @@ class Scheduler:
             q.forget_drafts(db, now)
         with ledger.database.session() as db:
             q.shuffle_feedback(db)
+
+    async def keep_little(self) -> None:
+        """The retention job (see ``flows.retention``)."""
+        ledger = self.sender.ledger
+        try:
+            done = await asyncio.to_thread(
+                retention_module.run, ledger.database, ledger.clock, self.retention
+            )
+        except Exception:
+            log.exception("the retention job failed")
+            return
+        log.info("retention: %s", done)
+        if done.promoted:
+            self.kick()
 
     async def stop(self) -> None:
         """Stop the jobs and wait for any job in progress (a sweep is never left half-way

@@ -51,6 +51,11 @@ class Settings(BaseSettings):
     feedback_delay: str = Field(default="30m", description="after a session ends")
     # Feedback totals are shown only for groups of at least this many responses (never < 3).
     feedback_min_group: int = Field(default=5, ge=3, le=100)
+    # Bookings older than this become anonymous counts; people idle this long are erased.
+    retention_days: int = Field(default=90, ge=7, le=3650)
+    # Data files operators correct: who can help (numbers, lines) and the crisis word lists.
+    help_file: Path | None = None
+    distress_file: Path | None = None
     # A folder of questionnaires: default.toml and <centre slug>.toml (see flows/questionnaire).
     questionnaire_dir: Path | None = None
     reminder_sweep_seconds: float = Field(default=30.0, gt=0, le=60)

@@ -107,7 +107,7 @@ def _audience(draft: Broadcast) -> broadcasts.Audience:
 def _counts(turn: Turn, centre: Centre, audience: broadcasts.Audience) -> tuple[int, int]:
     assert centre.id is not None
     return q.audience_count(
-        turn.db, centre.id, audience.kind, audience.session_id, audience.language
+        turn.db, centre.id, audience.kind, audience.session_id, audience.language, turn.now
     )
 
 

@@ -95,13 +95,18 @@ def details_screen(
 
 
 def my_bookings_screen(
-    t: Translator, views: Sequence[BookingView], current_centre: int | None, now: datetime
+    t: Translator,
+    views: Sequence[BookingView],
+    current_centre: int | None,
+    now: datetime,
+    note: str | None = None,
 ) -> Reply:
+    said = [note, ""] if note else []
     if not views:
-        lines = [t._("You have no bookings yet.")]
+        lines = [*said, t._("You have no bookings yet.")]
         rows = [[("📅 " + t._("Upcoming workshops"), WORKSHOPS.data())], home.back_row(t)]
         return make_reply(t, lines, rows, replace=True)
-    lines = [t._("Your bookings:")]
+    lines = [*said, t._("Your bookings:")]
     rows = []
     for view in views:
         zone = view.centre.timezone
@@ -119,7 +124,12 @@ def my_bookings_screen(
             day=day(t, view.session.starts_at, zone, now),
             time=t.time(view.session.starts_at, zone),
         )
-        rows.append([("❌ " + label, CANCEL.data(view.booking.id))])
+        if view.booking.muted:
+            lines.append("🔕 " + t._("No reminders for this workshop."))
+            hush = ("🔔 " + t._("Remind me"), MUTE.data(view.booking.id, 0))
+        else:
+            hush = ("🔕 " + t._("No reminders"), MUTE.data(view.booking.id, 1))
+        rows.append([("❌ " + label, CANCEL.data(view.booking.id)), hush])
     rows.append(home.back_row(t))
     return make_reply(t, lines, rows, replace=True)
 
@@ -297,6 +307,28 @@ def _cancel(turn: Turn, booking_id: int) -> None:
 CONFIRM_CANCEL = feature.action("XY", Int)(_cancel)
 
 
+def _mute(turn: Turn, booking_id: int, muted: int) -> None:
+    """No reminders for one booking (or reminders again): the person's own, still to come."""
+    person = turn.person
+    assert person is not None and person.id is not None
+    views = q.person_bookings(turn.db, person.id, turn.now)
+    view = next((v for v in views if v.booking.id == booking_id), None)
+    if view is None or muted not in (0, 1):
+        home.stale(turn)
+        return
+    view.booking.muted = bool(muted)
+    turn.db.add(view.booking)
+    t = turn.t
+    if muted:
+        note = "🔕 " + t._("You will get no reminders for {title}.", title=view.session.title)
+    else:
+        note = "🔔 " + t._("You will get reminders for {title} again.", title=view.session.title)
+    turn.show(MY_BOOKINGS_STATE, my_bookings_screen(t, views, person.centre_id, turn.now, note))
+
+
+MUTE = feature.action("MU", Int, Int)(_mute)
+
+
 def _coming(turn: Turn, booking_id: int) -> None:
     home.show_menu(turn, note="🙂 " + turn.t._("Thank you. See you there!"))
 
@@ -364,6 +396,7 @@ def reminder(t: Translator, lines: Sequence[str], booking_id: int, ticket: int =
     rows = [
         [("✅ " + t._("I'll come"), COMING.data(booking_id))],
         [("❌ " + t._("I can't come"), CANCEL.data(booking_id))],
+        [("🔕 " + t._("No more reminders for this"), MUTE.data(booking_id, 1))],
     ]
     return make_reply(t, lines, rows)
 

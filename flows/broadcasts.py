@@ -81,7 +81,7 @@ def create(
         if session is None or session.session.centre_id != centre.id:
             raise Refusal(N_("That workshop was not found at this centre."))
     reachable, unreachable = q.audience_count(
-        db, centre.id, audience.kind, audience.session_id, audience.language
+        db, centre.id, audience.kind, audience.session_id, audience.language, now
     )
     if reachable + unreachable == 0:
         raise Refusal(N_("Nobody would receive this notice yet."))

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import json
 
-from flows import home, onboarding
+from flows import home, onboarding, privacy, safety
 from flows.events import (
     Choice,
     Command,
@@ -100,8 +100,18 @@ class Conversation:
                 self._text(turn, text)
             case Unsupported():
                 home.unsupported(turn)
-            case Subscribed() | Unsubscribed():
+            case Unsubscribed():
+                privacy.stopped_by_platform(turn)  # as /stop: nothing more is started
+            case Subscribed():
                 pass  # reachability was set above; no answer is due
+
+    @staticmethod
+    def _at_work(turn: Turn) -> bool:
+        """A staff member in the staff view types titles and notices, not about themselves."""
+        staff = turn.staff
+        return (
+            staff is not None and staff.view == StaffView.STAFF and staff.role in home.STAFF_TOOLS
+        )
 
     def _command(self, turn: Turn, name: str) -> None:
         command = self.router.commands.get(name)
@@ -122,7 +132,7 @@ class Conversation:
             home.stale(turn)  # a newcomer (or someone erased) is taken to the start
             return
         staff = turn.staff if action.view == StaffView.RESIDENT else None
-        if staff is not None and staff.view == StaffView.STAFF:
+        if staff is not None and staff.view == StaffView.STAFF and staff.role in home.STAFF_TOOLS:
             # A resident's button in the staff view (an old message): staff keep no
             # bookings by accident; the resident view is one tap away.
             note = turn.t._("This is for residents. Choose “Resident view” to book for yourself.")
@@ -133,6 +143,9 @@ class Conversation:
     def _text(self, turn: Turn, text: str) -> None:
         person = turn.person
         state = person.state if person is not None else ""
+        screened = state not in self.router.unscreened and not self._at_work(turn)
+        if screened and safety.screen(turn, text):
+            return  # answered with who can help; the text goes nowhere
         handler = self.router.text_handlers.get(state)
         if handler is not None and len(text) <= self.router.text_limits.get(state, home.MAX_TEXT):
             handler(turn, text)

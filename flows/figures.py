@@ -101,7 +101,7 @@ class Tally:
     booked_where_taken: int = 0
     promoted: int = 0
     feedback: int = 0
-    people: set[int] = field(default_factory=set)
+    people: set[str] = field(default_factory=set)  # tally tokens (see q.attendees)
 
     @property
     def distinct(self) -> int:
@@ -151,12 +151,12 @@ def counts(db: Session, period: Period, centres: Sequence[Centre], now: datetime
                        by_month[month], total)  # fmt: skip
             for target in targets:
                 _add(target, tally)
-        for session_id, person_id in q.attendees(db, start, min(end, now), ids):
+        for session_id, token in q.attendees(db, start, min(end, now), ids):
             found = month_of.get(session_id)
             if found is None:
                 continue
             for target in (rows[found], by_centre[found[0]], by_month[found[1]], total):
-                target.people.add(person_id)
+                target.people.add(token)
     return Counts(period, months, list(centres), rows, by_centre, by_month, total)
 
 

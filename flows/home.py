@@ -7,21 +7,21 @@ The main menu is assembled from the entries the features declare (see ``menu_ent
 from __future__ import annotations
 
 from flows import onboarding
+from flows.helplines import Helplines
 from flows.i18n import N_, Translator
 from flows.replies import Reply
 from flows.router import Feature, Int, Locale, Turn
 from flows.ui import back, make_reply
 from storage import queries as q
-from storage.models import Centre, StaffView
+from storage.models import Centre, Role, StaffView
 
 feature = Feature("home")
 
 MENU_STATE = "menu"
 HELP_STATE = "help"
+# The roles with staff tools (a protection focal point has none: see Role.FOCAL).
+STAFF_TOOLS = (Role.STAFF, Role.COORDINATOR, Role.ADMIN)
 MAX_TEXT = 1000  # no command or answer is longer; longer messages are not read at all
-
-# Serbia's emergency numbers; 112 also works from every phone.
-EMERGENCY = ((N_("Police"), "192"), (N_("Ambulance"), "194"), (N_("Fire brigade"), "193"))
 
 
 def back_row(t: Translator) -> list[tuple[str, str]]:
@@ -34,7 +34,7 @@ def show_menu(turn: Turn, note: str | None = None) -> None:
     t = turn.t
     lines = [note, ""] if note else []
     staff = turn.staff
-    if staff is not None and staff.view == StaffView.STAFF:
+    if staff is not None and staff.view == StaffView.STAFF and staff.role in STAFF_TOOLS:
         centre = q.centre_by_id(turn.db, staff.centre_id) if staff.centre_id else turn.centre
         if centre is not None:
             lines.append("🛠 " + t._("Staff tools for {centre}.", centre=centre.name))
@@ -73,33 +73,55 @@ def cancel_command(turn: Turn) -> None:
 # --- help ---------------------------------------------------------------------------------------
 
 
-def help_screen(t: Translator, centre: Centre | None, way_back: tuple[str, str]) -> Reply:
+def who_helps(t: Translator, helplines: Helplines, centre: Centre | None) -> list[str]:
+    """Emergency numbers, the centre's own staff and psychologist, and the free support
+    lines: what the help screen and the answer to someone in crisis both show."""
     lines = [t._("If you are in danger or need urgent help, call:")]
-    lines += [
-        "• " + t._("{service}: {number}", service=t._(name), number=n) for name, n in EMERGENCY
-    ]
-    lines.append("• " + t._("Emergency (any phone): {number}", number="112"))
-    lines.append("")
-    if centre is not None and centre.contact:
-        lines.append(
-            t._("Staff at {centre}: {contact}", centre=centre.name, contact=centre.contact)
-        )
-    lines.append(t._("The staff at your centre can help you with anything about the workshops."))
-    return make_reply(t, lines, [[way_back]])
+    lines += ["• " + item.line(t) for item in helplines.emergency]
+    if centre is not None and (centre.contact or centre.psychologist):
+        lines.append("")
+        if centre.contact:
+            lines.append(
+                t._("Staff at {centre}: {contact}", centre=centre.name, contact=centre.contact)
+            )
+        if centre.psychologist:
+            lines.append(t._("Psychologist at the centre: {hours}", hours=centre.psychologist))
+    if helplines.lines:
+        lines += ["", t._("Free support lines (you can talk to a person):")]
+        for line in helplines.lines:
+            head, detail = line.lines(t)
+            lines += ["• " + head, "  " + detail]
+    return lines
+
+
+def help_screen(
+    t: Translator,
+    helplines: Helplines,
+    centre: Centre | None,
+    way_back: tuple[str, str],
+    more: list[list[tuple[str, str]]] | None = None,
+) -> Reply:
+    lines = who_helps(t, helplines, centre)
+    lines += ["", t._("The staff at your centre can help you with anything about the workshops.")]
+    return make_reply(t, lines, [*(more or []), [way_back]])
 
 
 def show_help(turn: Turn, centre_id: int = 0, locale: str | None = None) -> None:
     """Help for anyone: before agreement the language and centre chosen so far come with the
     button, and the Back button returns to where the person was."""
+    helplines = turn.services.helplines
     if turn.person is not None:
-        turn.show(HELP_STATE, help_screen(turn.t, turn.centre, back_row(turn.t)[0]))
+        t = turn.t
+        more = turn.router.menu_rows(t, "help")  # what features add (reporting abuse)
+        reply = help_screen(t, helplines, turn.centre, back_row(t)[0], more)
+        turn.show(HELP_STATE, reply)
         return
     if locale is not None and turn.services.catalogs.supports(locale):
         turn.t = turn.services.catalogs.translator(locale)
     t = turn.t
     centre = q.centre_by_id(turn.db, centre_id) if centre_id else None
     to_start = (back(t) + " " + t._("Back"), onboarding.LANGUAGE.data(t.code, centre_id))
-    turn.say(help_screen(t, centre, to_start))
+    turn.say(help_screen(t, helplines, centre, to_start))
 
 
 def _help(turn: Turn, locale: str | None = None, centre_id: int | None = None) -> None:

@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session
 
-from flows import booking, feedback
+from flows import booking, feedback, reporting
 from flows.clock import Clock
 from flows.events import Address
 from flows.i18n import Catalogs, Translator
@@ -142,7 +142,7 @@ class Ledger:
     def _render(self, ids: list[int]) -> list[Claimed]:
         now = self.clock.now()
         with self.database.session() as db:
-            views = {view.entry_id: view for view in q.ledger_views(db, ids)}
+            views = {view.entry_id: view for view in q.ledger_views(db, ids, now)}
         cache = self._lines
         claimed = []
         for entry_id in ids:
@@ -167,11 +167,17 @@ class Ledger:
         cache: dict[tuple[str, int | None], list[str]],
     ) -> Reply | None:
         """The message for one entry, or None when it no longer makes sense to send it."""
+        kind = view.kind
+        if kind == LedgerKind.REPORT:  # work for a focal point: a pause does not hold it
+            if view.report is None:
+                return None  # already received, or more than a week old
+            return reporting.for_focal_point(t, self.vault.open(view.report.text_enc), view.report)
+        if view.quiet:
+            return None  # the person stopped or paused what the bot starts
         session = view.session
         if session is None or view.booking_id is None:
             return None
         zone = view.zone or self.plan.default_zone
-        kind = view.kind
         if kind == LedgerKind.FEEDBACK:
             return feedback.invitation(t, session, view.booking_id)
         if kind == LedgerKind.SESSION_CANCELLED:
@@ -188,6 +194,8 @@ class Ledger:
             return None  # cancelled again before we could tell them
         if kind == LedgerKind.SEAT_OFFERED:
             return booking.seat_offered(t, session, zone, view.booking_id, now, view.ticket)
+        if kind == LedgerKind.REMINDER and view.muted:
+            return None  # "no reminders for this one"
         if kind == LedgerKind.REMINDER and session.starts_at == view.entry_starts_at:
             key = (t.code, session.id)
             if key not in cache:

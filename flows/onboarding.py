@@ -54,6 +54,8 @@ def choose_centre(t: Translator, centres: Sequence[Centre], note: str | None = N
 
 
 def notice(t: Translator, centre: Centre) -> Reply:
+    from flows import privacy  # privacy's screens lead back here
+
     lines = [
         t._("Welcome to the workshops at {centre}.", centre=centre.name),
         "",
@@ -62,14 +64,27 @@ def notice(t: Translator, centre: Centre) -> Reply:
         "• " + t._("The bot does not keep your name, your phone number or your messages."),
         "• " + t._("You can see what the bot keeps with /mydata and delete it all with /delete."),
         "• " + t._("Workshops are free and voluntary. You can cancel at any time."),
+        "• " + t._("To sign up here you must be 15 or older."),
         "",
         t._("Do you agree?"),
     ]
     rows = [
-        [("✅ " + t._("I agree"), AGREE.data(t.code, centre.id))],
+        [("✅ " + t._("I agree, I am 15 or older"), AGREE.data(t.code, centre.id))],
+        [("🧒 " + t._("I am under 15"), CHILD.data(t.code, centre.id))],
         [("❌ " + t._("No, thank you"), DECLINE.data(t.code, centre.id))],
-        [("🆘 " + t._("Help"), home.HELP.data(t.code, centre.id))],
-    ]
+        [("🔒 " + t._("Privacy"), privacy.PRIVACY.data(t.code, centre.id)),
+         ("🆘 " + t._("Help"), home.HELP.data(t.code, centre.id))],
+    ]  # fmt: skip
+    return make_reply(t, lines, rows, replace=True)
+
+
+def too_young(t: Translator, centre_id: int) -> Reply:
+    lines = [
+        t._("Thank you for telling us. Nothing about you was saved."),
+        t._("Please ask the staff at your centre. They can sign you up for workshops for "
+            "children and young people."),
+    ]  # fmt: skip
+    rows = [[("🆘 " + t._("Help"), home.HELP.data(t.code, centre_id))]]
     return make_reply(t, lines, rows, replace=True)
 
 
@@ -181,6 +196,22 @@ def _decline(turn: Turn, locale: str, centre_id: int) -> None:
 
 
 DECLINE = feature.action("N", Locale, Int, consent=False)(_decline)
+
+
+def _child(turn: Turn, locale: str, centre_id: int) -> None:
+    """Under 15: the law asks a parent's consent, which a chat cannot take. Nothing is
+    stored; staff sign them up in person."""
+    if turn.person is not None:
+        home.show_menu(turn)  # an old notice: they agreed already, as 15 or older
+        return
+    t = _chosen(turn, locale)
+    if t is None:
+        home.stale(turn)
+        return
+    turn.say(too_young(t, centre_id))
+
+
+CHILD = feature.action("U", Locale, Int, consent=False)(_child)
 
 
 @feature.command("start", N_("Start again"), consent=False)

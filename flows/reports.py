@@ -19,7 +19,8 @@ from flows.i18n import N_, Translator
 from flows.replies import Document, Reply
 from flows.router import Feature, Int, Turn
 from flows.ui import back, make_reply
-from storage.models import Role
+from storage import queries as q
+from storage.models import Centre, Role
 
 feature = Feature("reports")
 
@@ -96,6 +97,8 @@ def _stats(turn: Turn, code: int = 12) -> None:
         lines.append("")
         lines.append("Σ " + t._("All centres") + ": " + summary(t, counts.total))
     lines += ["", t._("People are counted once, however many sessions they came to.")]
+    if member.role in (Role.COORDINATOR, Role.ADMIN):
+        lines += crisis_lines(turn, period, centres, ids is None)
     rows = [
         [(("• " if other == code else "") + period_label(t, other), STATS.data(other))
          for other in PERIODS[:2]],
@@ -107,6 +110,26 @@ def _stats(turn: Turn, code: int = 12) -> None:
     reply = make_reply(t, lines, rows)
     chart = Document(CHART, figures.document_key(CHART, "png", period, t.code, slug), "chart.png")
     turn.show(home.MENU_STATE, dataclasses.replace(reply, document=chart))
+
+
+def crisis_lines(turn: Turn, period: Period, centres: list[Centre], everywhere: bool) -> list[str]:
+    """How often the bot answered a message suggesting crisis (an anonymous count per centre
+    and week, see ``flows.safety``), for coordinators: where people may need more support."""
+    t = turn.t
+    found = q.distress_counts(
+        turn.db, figures.iso_week(period.first), figures.iso_week(period.last),
+        None if everywhere else [c.id for c in centres if c.id is not None],
+    )  # fmt: skip
+    names = {c.id: c.name for c in centres}
+    shown = [
+        t._("{centre}: {count}", centre=names.get(cid) or t._("centre not known"), count=n)
+        for cid, n in sorted(found.items(), key=lambda item: -item[1])
+        if cid in names or (everywhere and cid == 0)
+    ]
+    if not shown:
+        return []
+    return ["", "💛 " + t._("Answers to messages that suggested crisis (anonymous):"),
+            t.join(shown)]  # fmt: skip
 
 
 def summary(t: Translator, tally: figures.Tally) -> str:

@@ -31,7 +31,9 @@ from typing import Any, Protocol
 from sqlmodel import Session
 
 from flows.clock import Clock
+from flows.distress import Distress
 from flows.events import Incoming
+from flows.helplines import Helplines
 from flows.i18n import Catalogs, Translator
 from flows.links import Links
 from flows.payloads import MAX_BYTES, Payload, split
@@ -82,6 +84,11 @@ class Services:
     # The feedback questions (the packaged ones unless the settings name a folder).
     questionnaires: Questionnaires = field(default_factory=Questionnaires.load)
     feedback_min_group: int = 5  # feedback totals shown only for groups this large
+    # Who can help (emergency numbers, support lines) and the words that suggest crisis: data
+    # files operators correct (the packaged ones unless the settings name others).
+    helplines: Helplines = field(default_factory=Helplines.load)
+    distress: Distress = field(default_factory=Distress.load)
+    retention_days: int = 90  # idle people are erased after this long (shown in /privacy)
 
     def links(self, db: Session) -> Links:
         """The bot's links on each platform it is known on."""
@@ -237,6 +244,7 @@ class Feature:
         self.text_limits: dict[str, int] = {}
         self.menu: list[MenuEntry] = []
         self.start_handlers: dict[str, StartHandler] = {}
+        self.unscreened: set[str] = set()
 
     def action(
         self, code: str, *args: Arg, consent: bool = True, optional: int = 0
@@ -260,15 +268,19 @@ class Feature:
         return register
 
     def on_text(
-        self, state: str, *, longest: int | None = None
+        self, state: str, *, longest: int | None = None, screened: bool = True
     ) -> Callable[[TextHandler], TextHandler]:
         """Declare the handler of text typed while the person is in ``state``; ``longest``
-        lets longer text than usual reach it (a notice), so it can say what is too long."""
+        lets longer text than usual reach it (a notice), so it can say what is too long.
+        ``screened`` False: text suggesting crisis still reaches the handler (an abuse
+        report must go on; the handler says who can help itself)."""
 
         def register(handler: TextHandler) -> TextHandler:
             self.text_handlers[state] = handler
             if longest is not None:
                 self.text_limits[state] = longest
+            if not screened:
+                self.unscreened.add(state)
             return handler
 
         return register
@@ -312,6 +324,7 @@ class Router:
         self.text_handlers: dict[str, TextHandler] = {}
         self.text_limits: dict[str, int] = {}
         self.start_handlers: dict[str, StartHandler] = {}
+        self.unscreened: set[str] = set()  # states whose text is not screened for crisis
         for feature in self.features:
             for action in feature.actions:
                 if action.code in self.actions:
@@ -326,6 +339,7 @@ class Router:
                     raise RouterError(f"state {state!r} has two text handlers")
                 self.text_handlers[state] = handler
             self.text_limits.update(feature.text_limits)
+            self.unscreened |= feature.unscreened
             for prefix, starter in feature.start_handlers.items():
                 if prefix in self.start_handlers:
                     raise RouterError(f"link prefix {prefix!r} is declared twice")

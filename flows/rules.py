@@ -190,6 +190,28 @@ def add_centre(
         raise _slug_taken(slug) from None
 
 
+KEEP = object()  # "leave this as it is" for set_centre_help
+
+
+def set_centre_help(
+    db: Session, where: Centre, *, contact: object = KEEP, psychologist: object = KEEP
+) -> Centre:
+    """The centre's own contact and its psychologist's hours (what help shows residents);
+    an empty value removes one."""
+    if contact is not KEEP:
+        where.contact = _optional_line(
+            contact if isinstance(contact, str) else None, CONTACT_MAX,
+            Message(N_("The contact")), "contact",
+        )  # fmt: skip
+    if psychologist is not KEEP:
+        where.psychologist = _optional_line(
+            psychologist if isinstance(psychologist, str) else None, CONTACT_MAX,
+            Message(N_("The psychologist's hours")), "psychologist",
+        )  # fmt: skip
+    db.add(where)
+    return where
+
+
 def _slug_taken(slug: str) -> Refusal:
     return Refusal(N_("A centre with the slug {slug} exists already."), {"slug": slug})
 

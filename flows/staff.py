@@ -33,8 +33,9 @@ from storage.models import Centre, Invite, Role, StaffMember, StaffView
 
 feature = Feature("staff")
 
-ROLES = (Role.STAFF, Role.COORDINATOR, Role.ADMIN)
-ANY_ROLE = tuple(str(role) for role in ROLES)
+ROLES = (Role.STAFF, Role.COORDINATOR, Role.ADMIN, Role.FOCAL)  # what an invitation makes
+ANY_ROLE = tuple(str(role) for role in home.STAFF_TOOLS)  # the roles with staff tools
+AT_ONE_CENTRE = (Role.STAFF,)  # a centre is needed; a focal point may have one or not
 INVITE_PREFIX = "staff-"
 CODE_ALPHABET = "abcdefghijkmnpqrstuvwxyz23456789"  # no 0/o, 1/l: read aloud, typed by hand
 CODE_LENGTH = 16
@@ -117,8 +118,9 @@ def role_name(t: Translator, role: str) -> str:
         Role.STAFF: N_("staff"),
         Role.COORDINATOR: N_("coordinator"),
         Role.ADMIN: N_("admin"),
+        Role.FOCAL: N_("protection focal point"),
     }
-    return t._(names[Role(role)]) if role in ANY_ROLE else role
+    return t._(names[Role(role)]) if role in names else role
 
 
 # --- the two views ---------------------------------------------------------------------------
@@ -312,7 +314,13 @@ def _become_staff(turn: Turn, invite: Invite) -> None:
         note = t._("Welcome. You are now {role} at {centre}.", role=role, centre=centre.name)
     else:
         note = t._("Welcome. You are now {role} for all centres.", role=role)
-    home.show_menu(turn, note="✅ " + note)
+    note = "✅ " + note
+    if invite.role == Role.FOCAL:
+        note += "\n" + t._(
+            "Reports of abuse or misconduct will reach you here, in this chat. Please do not "
+            "stop or block the bot."
+        )
+    home.show_menu(turn, note=note)
 
 
 # --- inviting from the chat (admins) ---------------------------------------------------
@@ -348,10 +356,12 @@ def _invite_role(turn: Turn, index: int) -> None:
         home.stale(turn)
         return
     t = turn.t
-    if ROLES[index] != Role.STAFF:
+    if ROLES[index] not in (Role.STAFF, Role.FOCAL):
         _invite_made(turn, index, 0)
         return
     rows = [[(c.name, INVITE_MADE.data(index, c.id))] for c in q.list_centres(turn.db)]
+    if ROLES[index] == Role.FOCAL:  # one for every centre without its own
+        rows.append([(t._("All centres"), INVITE_MADE.data(index, 0))])
     rows.append([(back(t) + " " + t._("Back"), INVITE.data())])
     turn.show(home.MENU_STATE, make_reply(t, [t._("For which centre?")], rows, replace=True))
 
@@ -368,7 +378,10 @@ def _invite_made(turn: Turn, index: int, centre_id: int) -> None:
         return
     role = ROLES[index]
     centre = q.centre_by_id(turn.db, centre_id) if centre_id else None
-    if (role == Role.STAFF) != (centre is not None):
+    if centre_id and centre is None:
+        home.stale(turn)
+        return
+    if role != Role.FOCAL and (role == Role.STAFF) != (centre is not None):
         home.stale(turn)  # staff belong to one centre; coordinators and admins to none
         return
     code = make_invite(

@@ -238,7 +238,7 @@ def _costs(s: Session, config: Settings, notice: Notice, now: datetime) -> Costs
     assert notice.centre.id is not None
     audience, centre_id = notice.audience, notice.centre.id
     reachable, unreachable = q.audience_count(
-        s, centre_id, audience.kind, audience.session_id, audience.language
+        s, centre_id, audience.kind, audience.session_id, audience.language, now
     )
     billable = q.viber_billable(
         s, centre_id, audience.kind, audience.session_id, audience.language, now

@@ -12,7 +12,14 @@ from rich.table import Table
 from telegram import Bot
 from telegram.error import TelegramError
 
-from bot.cli.common import database, redact, refused, settings, telegram_durations_as_timedelta
+from bot.cli.common import (
+    database,
+    fail,
+    redact,
+    refused,
+    settings,
+    telegram_durations_as_timedelta,
+)
 from bot.settings import Settings
 from bot.startup import make_clock
 from flows import rules
@@ -60,6 +67,43 @@ def add(
         typer.echo(f"Telegram link: https://t.me/{username}?start={centre.slug}")
 
 
+@cli.command("help")
+def set_help(
+    slug: Annotated[str, typer.Argument(help="The centre's slug")],
+    contact: Annotated[
+        str | None, typer.Option(help='Phone or office hours of the staff ("" removes it)')
+    ] = None,
+    psychologist: Annotated[
+        str | None,
+        typer.Option(help='When and where the psychologist can be seen ("" removes it)'),
+    ] = None,
+) -> None:
+    """Set what residents read in help about their centre: its contact and the
+    psychologist's hours."""
+    config = settings()
+    db = database(config)
+    changes: dict[str, object] = {}
+    if contact is not None:
+        changes["contact"] = contact
+    if psychologist is not None:
+        changes["psychologist"] = psychologist
+    if not changes:
+        fail("nothing to change: give --contact and/or --psychologist")
+    now = make_clock().now()
+    try:
+        with db.session() as s:
+            found = rules.centre(s, slug)
+            rules.set_centre_help(s, found, **changes)
+            q.audit(
+                s, now=now, actor="cli", role="operator", action="centre help set",
+                centre_id=found.id, detail=", ".join(sorted(changes)),
+            )  # fmt: skip
+            typer.echo(f"{found.name}: contact {found.contact or '-'}; "
+                       f"psychologist {found.psychologist or '-'}")  # fmt: skip
+    except rules.Refusal as refusal:
+        refused(refusal)
+
+
 def telegram_username(config: Settings, db: Database) -> str | None:
     """The bot's username: remembered, or asked of Telegram once (getMe) and remembered."""
     with db.session() as s:
@@ -92,7 +136,9 @@ def list_() -> None:
     db = database(settings())
     with db.session() as s:
         centres = rules.list_centres(s)
-    table = Table("id", "slug", "name", "kind", "time zone", "contact")
+    table = Table("id", "slug", "name", "kind", "time zone", "contact", "psychologist")
     for c in centres:
-        table.add_row(str(c.id), c.slug, c.name, c.kind, c.timezone, c.contact or "")
+        table.add_row(
+            str(c.id), c.slug, c.name, c.kind, c.timezone, c.contact or "", c.psychologist or ""
+        )
     Console().print(table)

@@ -42,17 +42,26 @@ CentreSlug = Annotated[str | None, typer.Option("--centre", help="Centre slug")]
 
 
 def invite(
-    role: Annotated[Role, typer.Option(help="staff (one centre), coordinator or admin")],
+    role: Annotated[
+        Role,
+        typer.Option(
+            help="staff (one centre), coordinator, admin, or focal (a protection focal point: "
+            "receives abuse reports for one centre, or with no --centre for every centre "
+            "without its own)"
+        ),
+    ],
     centre: Annotated[
-        str | None, typer.Option("--centre", help="Centre slug (staff only, and needed then)")
+        str | None,
+        typer.Option("--centre", help="Centre slug (staff: needed; focal: optional)"),
     ] = None,
     expires: Annotated[str, typer.Option(help="How long it works: 1h to 30d")] = "7d",
 ) -> None:
-    """Make a one-time invitation for a staff member, coordinator or admin."""
+    """Make a one-time invitation for a staff member, coordinator, admin or protection
+    focal point."""
     config = settings()
     if role == Role.STAFF and centre is None:
         fail("--centre is needed for a staff invitation (staff work at one centre)")
-    if role != Role.STAFF and centre is not None:
+    if role not in (Role.STAFF, Role.FOCAL) and centre is not None:
         fail("--centre is only for staff: coordinators and admins work across all centres")
     lasts = _lifetime(expires)
     db = database(config)
