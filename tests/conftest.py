@@ -89,7 +89,8 @@ def _postgres() -> Database:
             text(
                 "TRUNCATE ledger, booking, person, workshop_session, centre, "
                 "seen_delivery, outbound_message, monthly_usage, bot_profile, "
-                "audit_log, invite_attempt, feedback "
+                "audit_log, invite_attempt, feedback, session_count, attendance_mark, "
+                "distress_count, abuse_report "
                 "RESTART IDENTITY CASCADE"
             )
         )

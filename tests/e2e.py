@@ -30,14 +30,17 @@ Served = tuple[App, World, str]  # the app, the seeded world, the web server's a
 
 @contextlib.asynccontextmanager
 async def polling_bot(
-    telegram: FakeTelegram, database: Database, clock: FakeClock, tmp_path: Path
-) -> AsyncIterator[tuple[App, World]]:
-    """The seeded world, and the bot long-polling the Telegram stand-in."""
+    telegram: FakeTelegram, database: Database, clock: FakeClock, tmp_path: Path,
+    **overrides: Any,
+) -> AsyncIterator[tuple[App, World]]:  # fmt: skip
+    """The seeded world, and the bot long-polling the Telegram stand-in (``overrides``: other
+    settings, such as a faster per-chat limit)."""
     settings = make_settings(
         tmp_path,
         telegram_bot_token=telegram.token,
         telegram_api_url=telegram.base_url,
         telegram_poll_timeout=1,
+        **overrides,
     )
     world = seed(database, clock.now())
     app = build_app(settings, clock=clock, database=database)
