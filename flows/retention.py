@@ -5,6 +5,7 @@
   figures in ``stats`` and the exports are the same before and after.
 - People who have not used the bot for that long are erased, as if they had asked: seats they
   still hold go to the waitlist, the counts of their past bookings stay without them.
+- Staff notices sent (or cancelled) that long ago go too: their text may name people.
 - Delivery records (webhook ids) and the ledger of messages sent go after a week, abuse
   reports not yet received too (their text with them), reports written but never sent and
   failed invitation tries after a day, audit entries after a year.
@@ -49,6 +50,7 @@ class Done:
     ledger: int = 0
     reports: int = 0
     audit: int = 0
+    notices: int = 0
     promoted: bool = False  # someone got a seat an erased person held (a message is owed)
     kept: dict[str, int] = field(default_factory=dict)
 
@@ -56,7 +58,8 @@ class Done:
         return (
             f"{self.bookings} bookings reduced to counts, {self.people} idle people erased, "
             f"{self.deliveries} delivery records, {self.ledger} ledger rows, {self.reports} "
-            f"undelivered reports and {self.audit} audit entries removed"
+            f"undelivered reports, {self.notices} old staff notices and {self.audit} audit "
+            "entries removed"
         )
 
 
@@ -93,4 +96,5 @@ def run(database: Database, clock: Clock, policy: Policy | None = None) -> Done:
         done.reports = int(getattr(result, "rowcount", 0) or 0)
         q.forget_attempts(db, now - policy.attempts)
         done.audit = q.forget_audit(db, now - policy.audit)
+        done.notices = q.forget_notices(db, old)
     return done

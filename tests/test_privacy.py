@@ -23,6 +23,7 @@ from storage.models import (
     AuditEntry,
     Booking,
     BookingStatus,
+    Broadcast,
     DistressCount,
     LedgerEntry,
     Person,
@@ -471,3 +472,28 @@ def test_a_report_not_sent_is_encrypted_and_discarded_on_cancel(app: App, world:
     with app.database.session() as db:
         assert db.exec(select(AbuseReport)).all() == []
     assert owed(app) == []
+
+
+def test_retention_forgets_old_notices_and_unsent_reports(
+    app: App, world: World, clock: FakeClock
+) -> None:
+    now = clock.now()
+    with app.database.session() as db:
+        for state, age in (("done", 91), ("cancelled", 91), ("done", 10), ("scheduled", 91)):
+            db.add(
+                Broadcast(
+                    centre_id=world.krnjaca, author="cli", audience="centre", base_locale="en",
+                    texts='{"en": "Amina, please come to the office."}', state=state,
+                    send_at=now - timedelta(days=age), created_at=now - timedelta(days=age),
+                    finished_at=now - timedelta(days=age) if state == "done" else None,
+                )
+            )  # fmt: skip
+        db.add(AbuseReport(text_enc="x", created_at=now - timedelta(days=2)))  # a draft
+        db.add(AbuseReport(text_enc="y", created_at=now - timedelta(hours=2)))
+        sent = now - timedelta(days=2)
+        db.add(AbuseReport(text_enc="z", created_at=sent, sent_at=sent))
+    done = retention.run(app.database, clock, retention.Policy(days=90))
+    assert done.notices == 2 and done.reports == 1
+    with app.database.session() as db:
+        assert sorted(b.state for b in db.exec(select(Broadcast))) == ["done", "scheduled"]
+        assert sorted(r.text_enc for r in db.exec(select(AbuseReport))) == ["y", "z"]

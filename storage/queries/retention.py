@@ -23,6 +23,8 @@ from storage.models import (
     AuditEntry,
     Booking,
     BookingStatus,
+    Broadcast,
+    BroadcastState,
     DistressCount,
     LedgerEntry,
     LedgerState,
@@ -37,6 +39,7 @@ __all__ = [
     "distress_counts",
     "forget_audit",
     "forget_ledger",
+    "forget_notices",
     "idle_people",
     "old_booking_ids",
 ]
@@ -138,6 +141,18 @@ def forget_ledger(db: Session, before: datetime) -> int:
 
 def forget_audit(db: Session, before: datetime) -> int:
     result = db.execute(delete(AuditEntry).where(col(AuditEntry.at) < before))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def forget_notices(db: Session, before: datetime) -> int:
+    """Staff notices finished (sent or cancelled) before ``before``: their texts go."""
+    finished = func.coalesce(col(Broadcast.finished_at), col(Broadcast.created_at))
+    result = db.execute(
+        delete(Broadcast).where(
+            col(Broadcast.state).in_((BroadcastState.DONE, BroadcastState.CANCELLED)),
+            finished < before,
+        )
+    )
     return int(getattr(result, "rowcount", 0) or 0)
 
 
