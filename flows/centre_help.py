@@ -61,18 +61,17 @@ CONTACT = feature.action("CHC")(lambda turn: _ask(turn, CONTACT_STATE))
 PSYCHOLOGIST = feature.action("CHP")(lambda turn: _ask(turn, PSYCHOLOGIST_STATE))
 
 
-def _set(turn: Turn, field: str, typed: str) -> None:
+def _set(turn: Turn, state: str, typed: str) -> None:
     member = staff.require(turn, roles=WRITERS)
     centre = staff.centre_of(turn)
     if member is None or centre is None:
         return
     value = "" if typed.strip() == REMOVE else typed
+    field = "contact" if state == CONTACT_STATE else "psychologist"
     try:
         rules.set_centre_help(turn.db, centre, **{field: value})
     except rules.Refusal as refusal:
-        turn.ask(
-            turn.person.state if turn.person else "", make_reply(turn.t, [refusal.text(turn.t)])
-        )
+        turn.ask(state, make_reply(turn.t, [refusal.text(turn.t)]))  # asked again
         return
     staff.audit(turn, member, "centre help set", centre.id, field)
     _screen(turn, note="✅ " + turn.t._("Saved."))
@@ -80,12 +79,12 @@ def _set(turn: Turn, field: str, typed: str) -> None:
 
 @feature.on_text(CONTACT_STATE)
 def _contact(turn: Turn, typed: str) -> None:
-    _set(turn, "contact", typed)
+    _set(turn, CONTACT_STATE, typed)
 
 
 @feature.on_text(PSYCHOLOGIST_STATE)
 def _psychologist(turn: Turn, typed: str) -> None:
-    _set(turn, "psychologist", typed)
+    _set(turn, PSYCHOLOGIST_STATE, typed)
 
 
 feature.menu_entry(61, "📞", N_("Help details"), SCREEN, row=6, menu="staff", roles=WRITERS)

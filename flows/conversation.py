@@ -105,14 +105,6 @@ class Conversation:
             case Subscribed():
                 pass  # reachability was set above; no answer is due
 
-    @staticmethod
-    def _at_work(turn: Turn) -> bool:
-        """A staff member in the staff view types titles and notices, not about themselves."""
-        staff = turn.staff
-        return (
-            staff is not None and staff.view == StaffView.STAFF and staff.role in home.STAFF_TOOLS
-        )
-
     def _command(self, turn: Turn, name: str) -> None:
         command = self.router.commands.get(name)
         if command is None:
@@ -132,7 +124,7 @@ class Conversation:
             home.stale(turn)  # a newcomer (or someone erased) is taken to the start
             return
         staff = turn.staff if action.view == StaffView.RESIDENT else None
-        if staff is not None and staff.view == StaffView.STAFF and staff.role in home.STAFF_TOOLS:
+        if home.at_work(staff):
             # A resident's button in the staff view (an old message): staff keep no
             # bookings by accident; the resident view is one tap away.
             note = turn.t._("This is for residents. Choose “Resident view” to book for yourself.")
@@ -143,7 +135,7 @@ class Conversation:
     def _text(self, turn: Turn, text: str) -> None:
         person = turn.person
         state = person.state if person is not None else ""
-        screened = state not in self.router.unscreened and not self._at_work(turn)
+        screened = state not in self.router.unscreened and not home.at_work(turn.staff)
         if screened and safety.screen(turn, text):
             return  # answered with who can help; the text goes nowhere
         handler = self.router.text_handlers.get(state)

@@ -6,6 +6,8 @@ The main menu is assembled from the entries the features declare (see ``menu_ent
 
 from __future__ import annotations
 
+from typing import TypeGuard
+
 from flows import onboarding
 from flows.helplines import Helplines
 from flows.i18n import N_, Translator
@@ -13,7 +15,7 @@ from flows.replies import Reply
 from flows.router import Feature, Int, Locale, Turn
 from flows.ui import back, make_reply
 from storage import queries as q
-from storage.models import Centre, Role, StaffView
+from storage.models import Centre, Role, StaffMember, StaffView
 
 feature = Feature("home")
 
@@ -22,6 +24,12 @@ HELP_STATE = "help"
 # The roles with staff tools (a protection focal point has none: see Role.FOCAL).
 STAFF_TOOLS = (Role.STAFF, Role.COORDINATOR, Role.ADMIN)
 MAX_TEXT = 1000  # no command or answer is longer; longer messages are not read at all
+
+
+def at_work(staff: StaffMember | None) -> TypeGuard[StaffMember]:
+    """A staff member in the staff view, with staff tools (a focal point has none): they see
+    the staff menu, and what they type is titles and notices, not about themselves."""
+    return staff is not None and staff.view == StaffView.STAFF and staff.role in STAFF_TOOLS
 
 
 def back_row(t: Translator) -> list[tuple[str, str]]:
@@ -34,7 +42,7 @@ def show_menu(turn: Turn, note: str | None = None) -> None:
     t = turn.t
     lines = [note, ""] if note else []
     staff = turn.staff
-    if staff is not None and staff.view == StaffView.STAFF and staff.role in STAFF_TOOLS:
+    if at_work(staff):
         centre = q.centre_by_id(turn.db, staff.centre_id) if staff.centre_id else turn.centre
         if centre is not None:
             lines.append("🛠 " + t._("Staff tools for {centre}.", centre=centre.name))

@@ -7,7 +7,7 @@ Until then the language and centre chosen so far travel inside the button data
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from flows import account, home
 from flows.i18n import N_, Catalogs, Translator
@@ -184,34 +184,26 @@ def _agree(turn: Turn, locale: str, centre_id: int) -> None:
 AGREE = feature.action("A", Locale, Int, consent=False)(_agree)
 
 
-def _decline(turn: Turn, locale: str, centre_id: int) -> None:
-    if turn.person is not None:
-        home.show_menu(turn)
-        return
-    t = _chosen(turn, locale)
-    if t is None:
-        home.stale(turn)
-        return
-    turn.say(declined(t, centre_id))
+def _not_agreeing(screen: Callable[[Translator, int], Reply]) -> Callable[[Turn, str, int], None]:
+    """A notice answered without agreeing ("No, thank you", "I am under 15"): nothing is
+    stored, the screen is said in the language chosen."""
+
+    def answer(turn: Turn, locale: str, centre_id: int) -> None:
+        if turn.person is not None:
+            home.show_menu(turn)  # an old notice: they agreed already
+            return
+        t = _chosen(turn, locale)
+        if t is None:
+            home.stale(turn)
+            return
+        turn.say(screen(t, centre_id))
+
+    return answer
 
 
-DECLINE = feature.action("N", Locale, Int, consent=False)(_decline)
-
-
-def _child(turn: Turn, locale: str, centre_id: int) -> None:
-    """Under 15: the law asks a parent's consent, which a chat cannot take. Nothing is
-    stored; staff sign them up in person."""
-    if turn.person is not None:
-        home.show_menu(turn)  # an old notice: they agreed already, as 15 or older
-        return
-    t = _chosen(turn, locale)
-    if t is None:
-        home.stale(turn)
-        return
-    turn.say(too_young(t, centre_id))
-
-
-CHILD = feature.action("U", Locale, Int, consent=False)(_child)
+DECLINE = feature.action("N", Locale, Int, consent=False)(_not_agreeing(declined))
+# Under 15: the law asks a parent's consent, which a chat cannot take; staff sign them up.
+CHILD = feature.action("U", Locale, Int, consent=False)(_not_agreeing(too_young))
 
 
 @feature.command("start", N_("Start again"), consent=False)

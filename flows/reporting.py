@@ -156,9 +156,8 @@ def _send(turn: Turn) -> None:
         )  # fmt: skip
     turn.outcome.notify = True
     home.show_menu(turn, note="✅ " + t._("Your report is on its way. Thank you for telling us."))
-    text = _opened(turn.services.vault.open(report.text_enc))[1]
-    if turn.services.distress.matches(text):
-        safety.screen(turn, text)  # the report goes on; who can help now is said too
+    # The report goes on; if it suggests crisis, who can help now is said too.
+    safety.screen(turn, _opened(turn.services.vault.open(report.text_enc))[1])
 
 
 SEND = feature.action("RT")(_send)

@@ -16,7 +16,7 @@ test moves time instead of waiting.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import and_, delete, or_
@@ -52,7 +52,6 @@ class Done:
     audit: int = 0
     notices: int = 0
     promoted: bool = False  # someone got a seat an erased person held (a message is owed)
-    kept: dict[str, int] = field(default_factory=dict)
 
     def __str__(self) -> str:
         return (

@@ -190,24 +190,17 @@ def add_centre(
         raise _slug_taken(slug) from None
 
 
-KEEP = object()  # "leave this as it is" for set_centre_help
-
-
 def set_centre_help(
-    db: Session, where: Centre, *, contact: object = KEEP, psychologist: object = KEEP
+    db: Session, where: Centre, *, contact: str | None = None, psychologist: str | None = None
 ) -> Centre:
-    """The centre's own contact and its psychologist's hours (what help shows residents);
-    an empty value removes one."""
-    if contact is not KEEP:
-        where.contact = _optional_line(
-            contact if isinstance(contact, str) else None, CONTACT_MAX,
-            Message(N_("The contact")), "contact",
-        )  # fmt: skip
-    if psychologist is not KEEP:
+    """The centre's own contact and its psychologist's hours (what help shows residents):
+    None leaves one as it is, an empty text removes it."""
+    if contact is not None:
+        where.contact = _optional_line(contact, CONTACT_MAX, Message(N_("The contact")), "contact")
+    if psychologist is not None:
         where.psychologist = _optional_line(
-            psychologist if isinstance(psychologist, str) else None, CONTACT_MAX,
-            Message(N_("The psychologist's hours")), "psychologist",
-        )  # fmt: skip
+            psychologist, CONTACT_MAX, Message(N_("The psychologist's hours")), "psychologist"
+        )
     db.add(where)
     return where
 

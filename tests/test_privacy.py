@@ -32,7 +32,7 @@ from storage.models import (
 from tests.dialogue import Resident
 from tests.owed import owed, sweep
 from tests.seeding import World, seed
-from tests.staffing import invitation, staff_member
+from tests.staffing import invitation, operator, staff_member
 
 DISTRESS = Path(__file__).parent.parent / "flows" / "data" / "distress.toml"
 
@@ -497,3 +497,37 @@ def test_retention_forgets_old_notices_and_unsent_reports(
     with app.database.session() as db:
         assert sorted(b.state for b in db.exec(select(Broadcast))) == ["done", "scheduled"]
         assert sorted(r.text_enc for r in db.exec(select(AbuseReport))) == ["y", "z"]
+
+
+def test_staff_and_operators_set_what_help_says_about_the_centre(
+    app: App, world: World, tmp_path: Path
+) -> None:
+    lena = staff_member(app, "2095", world.krnjaca, "staff")
+    lena.tap("Help details")
+    assert "Contact: +381 11 000 0101" in lena.last and "Psychologist: -" in lena.last
+    lena.tap("Change the psychologist's hours")
+    lena.send("Tuesday\nThursday")  # one line only: asked again, nothing changed
+    assert "must be one line" in lena.last
+    lena.send("Tuesday and Thursday 10:00–14:00, room 3")
+    assert "Saved." in lena.last and "Psychologist: Tuesday and Thursday" in lena.last
+    lena.tap("Change the contact")
+    lena.send("-")
+    assert "Contact: -" in lena.last
+    amina = onboard(app, "2096")
+    amina.send("/help")
+    assert "Psychologist at the centre: Tuesday and Thursday 10:00–14:00, room 3" in amina.last
+    assert "+381 11 000 0101" not in amina.last
+    # A resident cannot reach the screen by forging its button.
+    amina.tap_data("CH")
+    assert "Psychologist:" not in amina.last
+
+    done = operator(app, tmp_path, "centre", "help", "krnjaca", "--contact", "+381 11 222 333")
+    assert done.returncode == 0, done.stderr
+    assert "contact +381 11 222 333" in done.stdout and "Tuesday and Thursday" in done.stdout
+    amina.send("/help")
+    assert "Staff at Krnjača: +381 11 222 333" in amina.last
+    refused = operator(app, tmp_path, "centre", "help", "krnjaca")
+    assert refused.returncode == 2 and "nothing to change" in refused.stderr
+    with app.database.session() as db:
+        actions = [e.action for e in db.exec(select(AuditEntry))]
+        assert actions.count("centre help set") == 3

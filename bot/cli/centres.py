@@ -82,21 +82,18 @@ def set_help(
     psychologist's hours."""
     config = settings()
     db = database(config)
-    changes: dict[str, object] = {}
-    if contact is not None:
-        changes["contact"] = contact
-    if psychologist is not None:
-        changes["psychologist"] = psychologist
-    if not changes:
+    changed = [name for name, value in (("contact", contact), ("psychologist", psychologist))
+               if value is not None]  # fmt: skip
+    if not changed:
         fail("nothing to change: give --contact and/or --psychologist")
     now = make_clock().now()
     try:
         with db.session() as s:
             found = rules.centre(s, slug)
-            rules.set_centre_help(s, found, **changes)
+            rules.set_centre_help(s, found, contact=contact, psychologist=psychologist)
             q.audit(
                 s, now=now, actor="cli", role="operator", action="centre help set",
-                centre_id=found.id, detail=", ".join(sorted(changes)),
+                centre_id=found.id, detail=", ".join(changed),
             )  # fmt: skip
             typer.echo(f"{found.name}: contact {found.contact or '-'}; "
                        f"psychologist {found.psychologist or '-'}")  # fmt: skip

@@ -71,11 +71,10 @@ def _audience(centre_id: int, audience: str, session_id: int | None, language: s
     return where
 
 
-def _unreachable(now: datetime | None) -> ColumnElement[bool]:
+def _unreachable(now: datetime) -> ColumnElement[bool]:
     """Not to be sent a notice: the platform says they left, or they asked for no messages
     (stopped, or paused at ``now``)."""
-    left = col(Person.unreachable).is_(True)
-    return left if now is None else or_(left, holds_messages(now))
+    return or_(col(Person.unreachable).is_(True), holds_messages(now))
 
 
 def audience_count(
@@ -84,9 +83,9 @@ def audience_count(
     audience: str,
     session_id: int | None,
     language: str | None,
-    now: datetime | None = None,
+    now: datetime,
 ) -> tuple[int, int]:
-    """(reachable, unreachable) people a notice for this audience would go to; with ``now``,
+    """(reachable, unreachable) people a notice for this audience would go to at ``now``:
     those who stopped or paused messages count as unreachable."""
     unreachable = _unreachable(now).label("unreachable")
     rows = db.execute(
@@ -322,10 +321,10 @@ class Recipient:
     unreachable: bool
 
 
-def recipient_views(db: Session, ids: list[int], now: datetime | None = None) -> list[Recipient]:
+def recipient_views(db: Session, ids: list[int], now: datetime) -> list[Recipient]:
     """The claimed entries that still exist (a person who erased themselves is gone), in
-    id order, in one query of plain columns; with ``now``, a person who stopped or paused
-    messages since the notice was written is unreachable too."""
+    id order, in one query of plain columns; a person who stopped or paused messages since
+    the notice was written is unreachable too."""
     if not ids:
         return []
     rows = db.execute(

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, delete, literal, or_, update
+from sqlalchemy import ColumnElement, and_, delete, or_, update
 from sqlalchemy.dialects.postgresql import insert as postgres_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
@@ -349,11 +349,11 @@ class LedgerView:
     report: AbuseReport | None = None  # for a focal point
 
 
-def ledger_views(db: Session, ids: list[int], now: datetime | None = None) -> list[LedgerView]:
+def ledger_views(db: Session, ids: list[int], now: datetime) -> list[LedgerView]:
     """What rendering a batch of entries needs, in one query of plain columns."""
     if not ids:
         return []
-    quiet = holds_messages(now) if now is not None else literal(False)
+    quiet = holds_messages(now)
     rows = db.execute(
         select(  # type: ignore[call-overload, misc]
             LedgerEntry.id,
