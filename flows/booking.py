@@ -389,14 +389,26 @@ def seat_lost(
     return make_reply(t, lines, rows)
 
 
-def reminder(t: Translator, lines: Sequence[str], booking_id: int, ticket: int = 0) -> Reply:
-    """A reminder: the session's lines (shared by everyone booked on it) and this person's
-    door number."""
+def reminder_labels(t: Translator) -> list[str]:
+    """The words of a reminder's buttons (the same on every reminder in one language)."""
+    return [
+        "✅ " + t._("I'll come"),
+        "❌ " + t._("I can't come"),
+        "🔕 " + t._("No more reminders for this"),
+    ]
+
+
+def reminder(
+    t: Translator, lines: Sequence[str], labels: Sequence[str], booking_id: int, ticket: int = 0
+) -> Reply:
+    """A reminder: the session's lines and the buttons' words (shared by everyone booked on
+    it) and this person's door number."""
     lines = [*lines, *door_number(t, ticket)]
+    coming, not_coming, hush = labels
     rows = [
-        [("✅ " + t._("I'll come"), COMING.data(booking_id))],
-        [("❌ " + t._("I can't come"), CANCEL.data(booking_id))],
-        [("🔕 " + t._("No more reminders for this"), MUTE.data(booking_id, 1))],
+        [(coming, COMING.data(booking_id))],
+        [(not_coming, CANCEL.data(booking_id))],
+        [(hush, MUTE.data(booking_id, 1))],
     ]
     return make_reply(t, lines, rows)
 

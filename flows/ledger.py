@@ -169,9 +169,10 @@ class Ledger:
         """The message for one entry, or None when it no longer makes sense to send it."""
         kind = view.kind
         if kind == LedgerKind.REPORT:  # work for a focal point: a pause does not hold it
-            if view.report is None:
+            if view.report_enc is None:
                 return None  # already received, or more than a week old
-            return reporting.for_focal_point(t, self.vault.open(view.report.text_enc), view.report)
+            opened = self.vault.open(view.report_enc)
+            return reporting.for_focal_point(t, opened, anonymous=view.report_anonymous)
         if view.quiet:
             return None  # the person stopped or paused what the bot starts
         session = view.session
@@ -200,5 +201,8 @@ class Ledger:
             key = (t.code, session.id)
             if key not in cache:
                 cache[key] = booking.reminder_lines(t, session, zone, now)
-            return booking.reminder(t, cache[key], view.booking_id, view.ticket)
+            labels = (t.code, None)  # the buttons' words, once per language and sweep
+            if labels not in cache:
+                cache[labels] = booking.reminder_labels(t)
+            return booking.reminder(t, cache[key], cache[labels], view.booking_id, view.ticket)
         return None  # a reminder for a time the session was moved away from

@@ -172,13 +172,13 @@ def _opened(opened: str) -> tuple[str, str]:
         return "", opened
 
 
-def for_focal_point(t: Translator, opened: str, report: AbuseReport) -> Reply:
+def for_focal_point(t: Translator, opened: str, *, anonymous: bool) -> Reply:
     """The report as a focal point reads it."""
     centre, text = _opened(opened)
     lines = ["🛡 " + t._("A report of abuse or misconduct")]
     if centre:
         lines.append(t._("Centre: {centre}", centre=centre))
-    if report.anonymous:
+    if anonymous:
         lines.append(t._("The person wants to stay anonymous."))
     else:
         lines.append(t._("The person wants to be contacted (see how in the report)."))

@@ -346,7 +346,8 @@ class LedgerView:
     ticket: int = 0  # the booking's door number
     quiet: bool = False  # the person stopped or paused what the bot starts
     muted: bool = False  # no reminders for this booking
-    report: AbuseReport | None = None  # for a focal point
+    report_enc: str | None = None  # an abuse report's sealed text, for a focal point
+    report_anonymous: bool = True
 
 
 def ledger_views(db: Session, ids: list[int], now: datetime) -> list[LedgerView]:
@@ -371,7 +372,8 @@ def ledger_views(db: Session, ids: list[int], now: datetime) -> list[LedgerView]
             Booking.ticket,
             quiet,
             Booking.muted,
-            AbuseReport,
+            AbuseReport.text_enc,
+            AbuseReport.anonymous,
         )
         .join(Person, col(Person.id) == LedgerEntry.person_id)
         .outerjoin(Booking, col(Booking.id) == LedgerEntry.booking_id)
@@ -387,7 +389,8 @@ def ledger_views(db: Session, ids: list[int], now: datetime) -> list[LedgerView]
     }
     return [
         LedgerView(rid, kind, starts, bid, status, sessions.get(sid), pid, channel, address,
-                   locale, unreachable, zone, ticket or 0, bool(hold), bool(muted), report)
+                   locale, unreachable, zone, ticket or 0, bool(hold), bool(muted), sealed,
+                   anonymous is not False)
         for (rid, kind, starts, bid, status, sid, pid, channel, address, locale, unreachable,
-             zone, ticket, hold, muted, report) in rows
+             zone, ticket, hold, muted, sealed, anonymous) in rows
     ]  # fmt: skip
