@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from alembic.config import Config
 
 MIGRATIONS = Path(__file__).with_name("migrations")
-HEAD = "3c51d0a8e7b2"  # the newest revision in migrations/versions (tests/test_cli.py checks)
+HEAD = "5e2d9a417c30"  # the newest revision in migrations/versions (tests/test_cli.py checks)
 VERSION_TABLE = "alembic_version"
 
 

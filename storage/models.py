@@ -42,6 +42,9 @@ class Centre(SQLModel, table=True):
     # When the centre's psychologist can be seen, and where ("Tue and Thu 10-14, room 3"):
     # shown in help, set by staff or an operator.
     psychologist: str | None = Field(default=None, max_length=200)
+    # The name in other scripts or languages, JSON ``{"Cyrl": "Крњача", "ar": "..."}``: keys
+    # are a language code or a script code (see :mod:`flows.names`).
+    names: str = Field(default="{}", sa_column=Column(Text, nullable=False, server_default="{}"))
     created_at: datetime = Field(sa_column=_utc(nullable=False))
 
 
@@ -68,6 +71,8 @@ class Person(SQLModel, table=True):
     # Random, not derived from anything: what counts the person once among "distinct
     # participants" after their bookings are reduced to counts (see :class:`AttendanceMark`).
     tally_token: str = Field(default_factory=lambda: secrets.token_hex(8), max_length=16)
+    # "latn" keeps Western digits (123) in a language that writes its own (١٢٣, ۱۲۳).
+    digits: str | None = Field(default=None, max_length=8)
 
 
 class WorkshopSession(SQLModel, table=True):
@@ -80,11 +85,17 @@ class WorkshopSession(SQLModel, table=True):
         )
     )
     title: str = Field(max_length=120)
+    # A known kind of workshop ("sewing"): its title comes from the catalogs, in every
+    # language; and titles staff gave per language, JSON ``{"fa": "...", "uk": "..."}``.
+    kind: str | None = Field(default=None, max_length=24)
+    titles: str = Field(default="{}", sa_column=Column(Text, nullable=False, server_default="{}"))
     starts_at: datetime = Field(sa_column=_utc(nullable=False, index=True))
     minutes: int = Field(default=90)
     capacity: int
     languages: str = Field(default="", max_length=100)
     place: str | None = Field(default=None, max_length=120)
+    # The place in other scripts or languages, keyed like :attr:`Centre.names`.
+    places: str = Field(default="{}", sa_column=Column(Text, nullable=False, server_default="{}"))
     cancelled_at: datetime | None = Field(default=None, sa_column=_utc())
     created_at: datetime = Field(sa_column=_utc(nullable=False))
 

@@ -10,6 +10,7 @@ from storage.queries.broadcasts import *  # noqa: F403
 from storage.queries.centres import *  # noqa: F403
 from storage.queries.deliveries import *  # noqa: F403
 from storage.queries.feedback import *  # noqa: F403
+from storage.queries.languages import *  # noqa: F403
 from storage.queries.ledger import *  # noqa: F403
 from storage.queries.people import *  # noqa: F403
 from storage.queries.profiles import *  # noqa: F403

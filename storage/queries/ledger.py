@@ -348,6 +348,7 @@ class LedgerView:
     muted: bool = False  # no reminders for this booking
     report_enc: str | None = None  # an abuse report's sealed text, for a focal point
     report_anonymous: bool = True
+    digits: str | None = None  # the person keeps Western digits ("latn")
 
 
 def ledger_views(db: Session, ids: list[int], now: datetime) -> list[LedgerView]:
@@ -367,6 +368,7 @@ def ledger_views(db: Session, ids: list[int], now: datetime) -> list[LedgerView]
             Person.channel,
             Person.address_enc,
             Person.locale,
+            Person.digits,
             Person.unreachable,
             Centre.timezone,
             Booking.ticket,
@@ -390,7 +392,7 @@ def ledger_views(db: Session, ids: list[int], now: datetime) -> list[LedgerView]
     return [
         LedgerView(rid, kind, starts, bid, status, sessions.get(sid), pid, channel, address,
                    locale, unreachable, zone, ticket or 0, bool(hold), bool(muted), sealed,
-                   anonymous is not False)
-        for (rid, kind, starts, bid, status, sid, pid, channel, address, locale, unreachable,
-             zone, ticket, hold, muted, sealed, anonymous) in rows
+                   anonymous is not False, digits)
+        for (rid, kind, starts, bid, status, sid, pid, channel, address, locale, digits,
+             unreachable, zone, ticket, hold, muted, sealed, anonymous) in rows
     ]  # fmt: skip

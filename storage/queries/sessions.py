@@ -183,10 +183,12 @@ def add_session(
     languages: list[str],
     place: str | None,
     now: datetime,
+    kind: str | None = None,
 ) -> WorkshopSession:
     session = WorkshopSession(
         centre_id=centre_id,
         title=title,
+        kind=kind,
         starts_at=starts_at,
         minutes=minutes,
         capacity=capacity,
@@ -199,11 +201,15 @@ def add_session(
     return session
 
 
-def edit_session(db: Session, session_id: int, *, title: str, place: str | None) -> None:
-    """Change what a session is called and where it is (nobody needs telling)."""
+def edit_session(
+    db: Session, session_id: int, *, title: str, place: str | None, kind: str | None
+) -> None:
+    """Change what a session is called (and so its kind) and where it is (nobody needs
+    telling)."""
     session = lock_session(db, session_id)
     if session is not None:
         session.title = title
+        session.kind = kind
         session.place = place
         db.add(session)
         db.flush()
