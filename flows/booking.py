@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from flows import account, home
+from flows import account, home, names
 from flows.i18n import N_, Translator
 from flows.replies import Reply
 from flows.router import Feature, Int, Turn
@@ -34,11 +34,11 @@ def workshops_screen(t: Translator, centre: Centre, page: q.SessionPage, now: da
     zone = centre.timezone
     if not page.views:
         lines = [
-            t._("There are no workshops planned at {centre} yet.", centre=centre.name),
+            t._("There are no workshops planned at {centre} yet.", centre=names.centre(t, centre)),
             t._("Please look again in a few days."),
         ]
         return make_reply(t, lines, [home.back_row(t)], replace=True)
-    lines = [t._("Upcoming workshops at {centre}:", centre=centre.name)]
+    lines = [t._("Upcoming workshops at {centre}:", centre=names.centre(t, centre))]
     rows: list[list[tuple[str, str]]] = []
     for view in page.views:
         session = view.session
@@ -110,7 +110,7 @@ def my_bookings_screen(
     rows = []
     for view in views:
         zone = view.centre.timezone
-        elsewhere = view.centre.name if view.centre.id != current_centre else None
+        elsewhere = names.centre(t, view.centre) if view.centre.id != current_centre else None
         lines.append("")
         lines.append("✅ " + t._("You have a seat.") if view.position == 0 else "⏳ " + t._(
             "Waitlist number {position}", position=t.number(view.position)
@@ -120,7 +120,7 @@ def my_bookings_screen(
             lines += door_number(t, view.booking.ticket)
         label = t._(
             "Cancel: {title}, {day} {time}",
-            title=short(view.session.title),
+            title=short(names.title(t, view.session)),
             day=day(t, view.session.starts_at, zone, now),
             time=t.time(view.session.starts_at, zone),
         )
@@ -320,9 +320,13 @@ def _mute(turn: Turn, booking_id: int, muted: int) -> None:
     turn.db.add(view.booking)
     t = turn.t
     if muted:
-        note = "🔕 " + t._("You will get no reminders for {title}.", title=view.session.title)
+        note = "🔕 " + t._(
+            "You will get no reminders for {title}.", title=names.title(t, view.session)
+        )
     else:
-        note = "🔔 " + t._("You will get reminders for {title} again.", title=view.session.title)
+        note = "🔔 " + t._(
+            "You will get reminders for {title} again.", title=names.title(t, view.session)
+        )
     turn.show(MY_BOOKINGS_STATE, my_bookings_screen(t, views, person.centre_id, turn.now, note))
 
 

@@ -35,6 +35,7 @@ from flows.events import (
     Unsubscribed,
     Unsupported,
 )
+from flows.i18n import translator_key
 from flows.replies import Button, Document, Outcome, Reply
 from flows.router import Router, Services, Turn
 from storage import queries as q
@@ -67,7 +68,11 @@ class Conversation:
                 person.unreachable = isinstance(incoming.event, Unsubscribed)
                 db.add(person)
             catalogs = services.catalogs
-            locale = person.locale if person else catalogs.match(incoming.language_hint)
+            locale = (
+                translator_key(person.locale, person.digits)
+                if person
+                else catalogs.match(incoming.language_hint)
+            )
             turn = Turn(
                 db, incoming, person, catalogs.translator(locale), services, self.router, now
             )

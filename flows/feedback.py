@@ -18,7 +18,7 @@ import unicodedata
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flows import home
+from flows import home, names
 from flows.figures import iso_week
 from flows.i18n import N_, Translator
 from flows.questionnaire import Question, Questionnaire, encode
@@ -41,7 +41,7 @@ LONGEST = 20_000  # typed text that still reaches the questionnaire (it says wha
 def invitation(t: Translator, session: WorkshopSession, booking_id: int) -> Reply:
     """Sent after a session to the people who took part (through the ledger)."""
     lines = [
-        "🙏 " + t._("Thank you for taking part in {title}.", title=session.title),
+        "🙏 " + t._("Thank you for taking part in {title}.", title=names.title(t, session)),
         t._("Would you tell us how it was? It takes one minute, and your answers are anonymous."),
     ]
     rows = [
@@ -69,7 +69,7 @@ def feedback_command(turn: Turn) -> None:
         return
     lines = [t._("Which workshop would you like to give feedback on?")]
     rows = [
-        [(f"✍️ {short(session.title)}, {when(t, session.starts_at, turn.zone, turn.now)}",
+        [(f"✍️ {short(names.title(t, session))}, {when(t, session.starts_at, turn.zone, turn.now)}",
           START.data(booking.id))]
         for booking, session in open_[:8]
     ]  # fmt: skip

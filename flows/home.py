@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TypeGuard
 
-from flows import onboarding
+from flows import names, onboarding
 from flows.helplines import Helplines
 from flows.i18n import N_, Translator
 from flows.replies import Reply
@@ -45,7 +45,7 @@ def show_menu(turn: Turn, note: str | None = None) -> None:
     if at_work(staff):
         centre = q.centre_by_id(turn.db, staff.centre_id) if staff.centre_id else turn.centre
         if centre is not None:
-            lines.append("🛠 " + t._("Staff tools for {centre}.", centre=centre.name))
+            lines.append("🛠 " + t._("Staff tools for {centre}.", centre=names.centre(t, centre)))
         else:
             lines.append("🛠 " + t._("Staff tools."))
         rows = turn.router.menu_rows(t, "staff", staff.role)
@@ -53,7 +53,9 @@ def show_menu(turn: Turn, note: str | None = None) -> None:
         return
     centre = turn.centre
     if centre is not None:
-        lines.append(t._("You are at {centre}. What would you like to do?", centre=centre.name))
+        lines.append(
+            t._("You are at {centre}. What would you like to do?", centre=names.centre(t, centre))
+        )
     else:
         lines.append(t._("What would you like to do?"))
     rows = turn.router.menu_rows(t, "resident", staff.role if staff else None)
@@ -90,7 +92,11 @@ def who_helps(t: Translator, helplines: Helplines, centre: Centre | None) -> lis
         lines.append("")
         if centre.contact:
             lines.append(
-                t._("Staff at {centre}: {contact}", centre=centre.name, contact=centre.contact)
+                t._(
+                    "Staff at {centre}: {contact}",
+                    centre=names.centre(t, centre),
+                    contact=centre.contact,
+                )
             )
         if centre.psychologist:
             lines.append(t._("Psychologist at the centre: {hours}", hours=centre.psychologist))

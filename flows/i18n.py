@@ -32,7 +32,9 @@ from babel.support import Translations
 
 DEFAULT_LOCALE = "en"
 _PLACEHOLDER = re.compile(r"\{(\w*)[^{}]*\}")
-FSI, PDI, RLM = "\u2068", "\u2069", "\u200f"
+FSI, PDI, RLM, LRM, ALM = "\u2068", "\u2069", "\u200f", "\u200e", "\u061c"
+# Letters that would turn a right-to-left label around if they came first.
+_STRONG_LTR = re.compile(r"[A-Za-z\u00c0-\u024f\u0370-\u03ff\u0400-\u04ff]")
 
 # Names people recognise their language by, written in that language.
 AUTONYMS: Mapping[str, str] = {
@@ -53,6 +55,23 @@ AUTONYMS: Mapping[str, str] = {
 # The order languages are offered in, after the one the person's app reports.
 OFFER_ORDER = tuple(AUTONYMS)
 
+# Digits people of a language expect where they differ from 0-9 (CLDR's "arab" and
+# "arabext"); anyone can keep Western digits instead (``Person.digits = "latn"``).
+WESTERN = "latn"
+DIGITS: Mapping[str, str] = {
+    "arab": "٠١٢٣٤٥٦٧٨٩",
+    "arabext": "۰۱۲۳۴۵۶۷۸۹",
+}
+NATIVE_DIGITS: Mapping[str, str] = {"ar": "arab", "fa": "arabext", "ps": "arabext", "ckb": "arab"}
+
+
+def translator_key(locale: str | None, digits: str | None) -> str | None:
+    """What :meth:`Catalogs.translator` is asked for: the language, with ``@latn`` when the
+    person keeps Western digits in a language that writes its own."""
+    if locale and digits == WESTERN and locale in NATIVE_DIGITS:
+        return f"{locale}@{WESTERN}"
+    return locale
+
 
 def N_(message: str) -> str:
     """Mark a string for extraction where it is defined; translate it where it is shown."""
@@ -66,12 +85,33 @@ class CatalogError(RuntimeError):
 class Translator:
     """Gettext with named placeholders, CLDR plurals and Babel formatting for one locale."""
 
-    def __init__(self, code: str, translations: gettext.NullTranslations) -> None:
+    def __init__(
+        self, code: str, translations: gettext.NullTranslations, *, western: bool = False
+    ) -> None:
         self.code = code
         self.locale = Locale.parse(code)
         self.rtl = self.locale.character_order == "right-to-left"
+        self.numbering = WESTERN if western else NATIVE_DIGITS.get(code, WESTERN)
+        # What tells this translator from another of the same language (for caches).
+        self.key = (
+            code if self.numbering == NATIVE_DIGITS.get(code, WESTERN) else f"{code}@{WESTERN}"
+        )
+        self._digits = (
+            str.maketrans("0123456789", DIGITS[self.numbering])
+            if self.numbering in DIGITS
+            else None
+        )
         self._translations = translations
         self._patterns: dict[str, str] = {}
+
+    @property
+    def native_digits(self) -> bool:
+        """Whether this language writes digits of its own (whether or not they are used)."""
+        return self.code in NATIVE_DIGITS
+
+    def digits(self, text: str) -> str:
+        """``text`` with 0-9 written in this language's digits (unchanged where 0-9 are used)."""
+        return text.translate(self._digits) if self._digits else text
 
     def _(self, message: str, /, **values: Any) -> str:
         return self._format(self._translations.gettext(message), values)
@@ -89,7 +129,7 @@ class Translator:
         return bool(catalog.get(message))
 
     def number(self, n: int) -> str:
-        return format_decimal(n, locale=self.locale)
+        return self.digits(format_decimal(n, locale=self.locale, numbering_system=self.numbering))
 
     def day(self, moment: datetime, zone: str, *, year: bool = False) -> str:
         """A day as people say it here: "Tue, Dec 1", "الثلاثاء، 1 ديسمبر", "uto 1. dec"
@@ -105,11 +145,11 @@ class Translator:
         pattern = self._patterns.get("yMMMd")
         if pattern is None:
             pattern = self._patterns["yMMMd"] = _skeleton_pattern("yMMMd", self.locale)
-        return format_date(day, pattern, locale=self.locale)
+        return self.digits(format_date(day, pattern, locale=self.locale))
 
     def percent(self, fraction: float) -> str:
         """78 %, in this language's way ("78%", "78 %", "٧٨٪")."""
-        return format_percent(fraction, locale=self.locale)
+        return self.digits(format_percent(fraction, locale=self.locale))
 
     def time(self, moment: datetime, zone: str) -> str:
         return self._format_moment("Hm", moment, zone)
@@ -119,19 +159,24 @@ class Translator:
         pattern = self._patterns.get(skeleton)
         if pattern is None:
             pattern = self._patterns[skeleton] = _skeleton_pattern(skeleton, self.locale)
-        return format_datetime(moment, pattern, tzinfo=_zone(zone), locale=self.locale)
+        return self.digits(format_datetime(moment, pattern, tzinfo=_zone(zone), locale=self.locale))
 
     def when(self, moment: datetime, zone: str, *, year: bool = False) -> str:
         return self._(
             "{day}, {time}", day=self.day(moment, zone, year=year), time=self.time(moment, zone)
         )
 
-    def join(self, items: Sequence[str]) -> str:
-        """A list as this language writes one ("A, B, C"; Arabic "A، وB، وC")."""
+    def join(self, items: Sequence[str], *, conjunction: bool = True) -> str:
+        """A list as this language writes one ("A, B, and C"; Arabic "A وB وC"); without
+        ``conjunction``, just separated ("1, 3, 7"; Arabic "١، ٣، ٧")."""
         if not items:
             return ""
+        if not conjunction:
+            return ("، " if self.rtl else ", ").join(items)
         try:
-            return format_list(list(items), style="unit", locale=self.locale)
+            # The "standard" (and) style: Babel's "unit" style repeats the last item of a pair
+            # in Arabic ("A، وB، وB") and lacks patterns in Persian.
+            return format_list(list(items), style="standard", locale=self.locale)
         except (KeyError, ValueError):  # a locale without list patterns
             return ", ".join(items)
 
@@ -140,14 +185,36 @@ class Translator:
         reminder sent 20 seconds after its moment still says "1 hour")."""
         step = timedelta(minutes=5) if delta < timedelta(hours=2) else timedelta(hours=1)
         rounded = max(step, round(delta / step) * step)
-        return format_timedelta(rounded, threshold=1, locale=self.locale)
+        return self.digits(format_timedelta(rounded, threshold=1, locale=self.locale))
 
     def language_name(self, code: str) -> str:
+        """A language in its own name and script ("فارسی / دری"): what a picker shows."""
         return AUTONYMS.get(code) or Locale.parse(code).get_display_name(code) or code
+
+    def language_called(self, code: str) -> str:
+        """A language as this language names it ("Persian", "الفارسية", "перська"): what a
+        sentence about languages says."""
+        try:
+            return Locale.parse(code).get_display_name(self.locale) or self.language_name(code)
+        except (ValueError, TypeError):
+            return code
 
     def iso(self, value: str) -> str:
         """A value (a title, a place) set apart so it cannot reorder the text around it."""
         return f"{FSI}{value}{PDI}" if self.rtl else value
+
+    def label(self, text: str) -> str:
+        """A button label without a mark it does not need at its start: apps set a button's
+        direction from its first letter, so a leading date or number (in this language's
+        script and digits) needs no isolating; a leading Latin title keeps its isolate."""
+        if not self.rtl:
+            return text
+        text = text.lstrip(RLM + LRM + ALM)
+        if text.startswith(FSI):
+            end = text.find(PDI)
+            if end > 0 and not _STRONG_LTR.search(text[1:end]):
+                text = text[1:end] + text[end + 1 :]
+        return text
 
     def lines(self, lines: Iterable[str]) -> str:
         """Join paragraphs; in RTL languages each starts with a right-to-left mark."""
@@ -158,6 +225,12 @@ class Translator:
     def _format(self, template: str, values: Mapping[str, Any]) -> str:
         if not values:
             return template
+        # A bare number (a limit, an id) is written in this language's digits, ungrouped.
+        values = {
+            key: self.digits(str(value)) if isinstance(value, int) and not isinstance(value, bool)
+            else value
+            for key, value in values.items()
+        }  # fmt: skip
         if self.rtl:
             values = {key: self.iso(str(value)) for key, value in values.items()}
         return template.format(**values)
@@ -202,12 +275,15 @@ class Catalogs:
             return "sr_Latn" if "sr_Latn" in self._translations else None
         return base if base in self._translations else None
 
-    def translator(self, code: str | None) -> Translator:
+    def translator(self, key: str | None) -> Translator:
+        """The translator for a language code, or for a :func:`translator_key`."""
+        code, _, digits = (key or "").partition("@")
         code = code if self.supports(code) else DEFAULT_LOCALE
-        assert code is not None
-        if code not in self._cache:
-            self._cache[code] = Translator(code, self._translations[code])
-        return self._cache[code]
+        western = digits == WESTERN and code in NATIVE_DIGITS
+        cached = f"{code}@{WESTERN}" if western else code
+        if cached not in self._cache:
+            self._cache[cached] = Translator(code, self._translations[code], western=western)
+        return self._cache[cached]
 
 
 def _compile(po_path: Path, code: str) -> gettext.NullTranslations:
@@ -217,7 +293,7 @@ def _compile(po_path: Path, code: str) -> gettext.NullTranslations:
     except Exception as error:
         raise CatalogError(f"{po_path}: {error}") from error
     for message in catalog:
-        if not message.id or message.fuzzy:
+        if not message.id:
             continue
         ids = _texts(message.id)
         allowed = set(_PLACEHOLDER.findall(" ".join(ids)))
@@ -227,7 +303,10 @@ def _compile(po_path: Path, code: str) -> gettext.NullTranslations:
                 # str.format would fail on it the first time someone reads that message.
                 raise CatalogError(f"{po_path}: {ids[0]!r} uses unknown {sorted(unknown)}")
     buffer = io.BytesIO()
-    write_mo(buffer, catalog, use_fuzzy=False)
+    # Fuzzy entries are a translator's careful guess awaiting review (``workshopbot i18n
+    # check`` insists on a comment saying what to check): better than English to a reader
+    # who reads no English.
+    write_mo(buffer, catalog, use_fuzzy=True)
     buffer.seek(0)
     return Translations(fp=buffer)
 

@@ -24,7 +24,7 @@ from sqlmodel import Session
 from flows import booking, feedback, reporting
 from flows.clock import Clock
 from flows.events import Address
-from flows.i18n import Catalogs, Translator
+from flows.i18n import Catalogs, Translator, translator_key
 from flows.replies import Outgoing, Reply
 from storage import queries as q
 from storage.db import Database
@@ -149,7 +149,7 @@ class Ledger:
             view = views.get(entry_id)
             reply = None
             if view is not None and not view.unreachable:
-                t = self.catalogs.translator(view.locale)
+                t = self.catalogs.translator(translator_key(view.locale, view.digits))
                 reply = self._reply(t, view, now, cache)
             if view is None or reply is None:
                 claimed.append(Claimed(entry_id, None, view.kind if view else ""))
@@ -198,10 +198,10 @@ class Ledger:
         if kind == LedgerKind.REMINDER and view.muted:
             return None  # "no reminders for this one"
         if kind == LedgerKind.REMINDER and session.starts_at == view.entry_starts_at:
-            key = (t.code, session.id)
+            key = (t.key, session.id)
             if key not in cache:
                 cache[key] = booking.reminder_lines(t, session, zone, now)
-            labels = (t.code, None)  # the buttons' words, once per language and sweep
+            labels = (t.key, None)  # the buttons' words, once per language and sweep
             if labels not in cache:
                 cache[labels] = booking.reminder_labels(t)
             return booking.reminder(t, cache[key], cache[labels], view.booking_id, view.ticket)

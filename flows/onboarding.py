@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 
-from flows import account, home
+from flows import account, home, names
 from flows.i18n import N_, Catalogs, Translator
 from flows.replies import Button, Reply
 from flows.router import Feature, Int, Locale, Turn
@@ -25,16 +25,40 @@ SLUG = re.compile(r"^[a-z0-9-]{1,40}$")
 # --- screens ---------------------------------------------------------------------------------
 
 
-def choose_language(catalogs: Catalogs, first: str | None, centre_id: int) -> Reply:
-    """Asked in every language at once: we do not know which one the person reads yet."""
+FIRST_SCREEN = 6  # languages on the first screen: three rows of two fit a small phone
+
+
+def first_languages(catalogs: Catalogs, first: str | None, usual: Sequence[str]) -> list[str]:
+    """The languages of the first screen: the one the app reports, then the ones most people
+    at the centre read (``usual``), then the usual order."""
     codes = catalogs.codes
-    if first in codes:
-        codes = [first, *(code for code in codes if code != first)]
-    prompts = [catalogs.translator(code)._("Please choose your language.") for code in codes]
+    ordered = dict.fromkeys(code for code in (first, *usual, *codes) if code in codes)
+    return list(ordered)[:FIRST_SCREEN]
+
+
+def choose_language(
+    catalogs: Catalogs,
+    first: str | None,
+    centre_id: int,
+    usual: Sequence[str] = (),
+    *,
+    every: bool = False,
+) -> Reply:
+    """Asked in several languages at once: we do not know which one the person reads yet.
+    The first screen offers a few; "More languages" (``every``) offers them all."""
+    shown = first_languages(catalogs, first, usual)
+    codes = [*shown, *(code for code in catalogs.codes if code not in shown)]
+    if not every:
+        codes = shown
+    asked = shown[:3] if every else shown  # the prompt in a few languages on the long list
+    prompts = [catalogs.translator(code)._("Please choose your language.") for code in asked]
     t = catalogs.translator(first)
     buttons = [(t.language_name(code), LANGUAGE.data(code, centre_id)) for code in codes]
     rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
-    helps = dict.fromkeys(catalogs.translator(code)._("Help") for code in codes[:3])
+    if len(codes) < len(catalogs.codes):
+        more = dict.fromkeys(catalogs.translator(code)._("More languages") for code in shown[:2])
+        rows.append([("🌐 " + " / ".join(more), MORE.data(t.code, centre_id))])
+    helps = dict.fromkeys(catalogs.translator(code)._("Help") for code in shown[:3])
     rows.append([("🆘 " + " / ".join(helps), home.HELP.data(t.code, centre_id))])
     return Reply(
         text="👋 " + "\n".join(prompts),
@@ -48,7 +72,7 @@ def choose_centre(t: Translator, centres: Sequence[Centre], note: str | None = N
         lines.append(t._("No centres are set up yet. Please ask the staff at your centre."))
         return make_reply(t, lines, [[("🆘 " + t._("Help"), home.HELP.data(t.code, 0))]])
     lines.append(t._("Which centre do you live in?"))
-    rows = [[(centre.name, CENTRE.data(t.code, centre.id))] for centre in centres]
+    rows = [[(names.centre(t, centre), CENTRE.data(t.code, centre.id))] for centre in centres]
     rows.append([("🆘 " + t._("Help"), home.HELP.data(t.code, 0))])
     return make_reply(t, lines, rows)
 
@@ -57,7 +81,7 @@ def notice(t: Translator, centre: Centre) -> Reply:
     from flows import privacy  # privacy's screens lead back here
 
     lines = [
-        t._("Welcome to the workshops at {centre}.", centre=centre.name),
+        t._("Welcome to the workshops at {centre}.", centre=names.centre(t, centre)),
         "",
         t._("Before we start, please read this:"),
         "• " + t._("This bot keeps only your language, your centre and the workshops you book."),
@@ -100,10 +124,21 @@ def declined(t: Translator, centre_id: int) -> Reply:
 # --- handlers ---------------------------------------------------------------------------------
 
 
-def ask_language(turn: Turn, centre_id: int) -> None:
+def ask_language(turn: Turn, centre_id: int, *, every: bool = False) -> None:
     catalogs = turn.services.catalogs
     first = catalogs.match(turn.incoming.language_hint)
-    turn.say(choose_language(catalogs, first, centre_id))
+    usual = [code for code, _ in q.centre_locales(turn.db, centre_id)] if centre_id else []
+    turn.say(choose_language(catalogs, first, centre_id, usual, every=every))
+
+
+def _more_languages(turn: Turn, locale: str, centre_id: int) -> None:
+    if turn.person is not None:
+        home.show_menu(turn)  # an old onboarding button: they are past this
+        return
+    ask_language(turn, centre_id, every=True)
+
+
+MORE = feature.action("LM", Locale, Int, consent=False)(_more_languages)
 
 
 def start(turn: Turn, payload: str) -> None:
@@ -128,7 +163,10 @@ def start(turn: Turn, payload: str) -> None:
         return
     if centre is not None and centre.id != person.centre_id:
         person.centre_id = centre.id
-        home.show_menu(turn, "✅ " + turn.t._("Your centre is now {centre}.", centre=centre.name))
+        home.show_menu(
+            turn,
+            "✅ " + turn.t._("Your centre is now {centre}.", centre=names.centre(turn.t, centre)),
+        )
         return
     home.show_menu(turn)
 

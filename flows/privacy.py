@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from flows import home, onboarding, staff
+from flows import home, names, onboarding, staff
 from flows.i18n import N_, Translator
 from flows.replies import Reply
 from flows.router import Feature, Int, Locale, Turn
@@ -122,7 +122,7 @@ def what_we_keep(turn: Turn) -> None:
     lines = [
         t._("This is everything the bot keeps about you:"),
         "• " + t._("Language: {language}", language=t.language_name(person.locale)),
-        "• " + t._("Centre: {centre}", centre=centre.name if centre else "-"),
+        "• " + t._("Centre: {centre}", centre=names.centre(t, centre) or "-"),
         "• " + t._("Date you agreed: {date}", date=t.date(person.consented_at, zone)),
         "• " + t._("Last time you used the bot: {date}", date=t.date(person.last_seen_at, zone)),
         "• " + _messages_state(t, person, zone, now),
@@ -131,9 +131,9 @@ def what_we_keep(turn: Turn) -> None:
     for view in views:
         kept = t._(
             "{title}, {when}, {centre}",
-            title=view.session.title,
+            title=names.title(t, view.session),
             when=when(t, view.session.starts_at, view.centre.timezone, now),
-            centre=view.centre.name,
+            centre=names.centre(t, view.centre),
         )
         if view.position:
             kept += " – " + t._("waitlist number {position}", position=t.number(view.position))
@@ -148,12 +148,12 @@ def what_we_keep(turn: Turn) -> None:
             "{count} workshops that have already taken place:", len(history),
         ))  # fmt: skip
         for view in history:
-            marks = [t._("you came") if view.booking.attended_at else t._("not marked as come")]
+            marks = [t._("you came") if view.booking.attended_at else t._("not marked as present")]
             if view.booking.feedback_given:
                 marks.append(t._("you gave feedback (your answers are not linked to you)"))
             kept = t._(
                 "{title}, {date}: {marks}",
-                title=view.session.title,
+                title=names.title(t, view.session),
                 date=t.date(view.session.starts_at, view.centre.timezone),
                 marks=t.join(marks),
             )

@@ -42,7 +42,7 @@ def _start(turn: Turn) -> None:
     lines = [
         "🛡 " + t._("You can report abuse or bad behaviour by anyone, staff too."),
         t._("Your report goes only to the protection focal point, not to other staff."),
-        t._("The bot deletes your report as soon as they have received it."),
+        t._("The bot deletes your report as soon as the focal point has received it."),
         "",
         t._("Do you want to stay anonymous?"),
     ]
@@ -67,7 +67,7 @@ def _write(turn: Turn, anonymous: int) -> None:
         home.stale(turn)
         return
     t = turn.t
-    lines = [t._("Please write what happened, in any language. You can write in one message.")]
+    lines = [t._("Please write what happened, in any language, all in one message.")]
     if anonymous:
         lines.append(t._("Do not write your name if you want to stay anonymous."))
     else:
@@ -88,7 +88,7 @@ def _written(turn: Turn, text: str) -> None:
     text = text.strip()
     if len(text) > LONGEST:
         note = t._(
-            "This is too long ({length} characters). Please keep it under {limit}.",
+            "This is too long ({length} characters). Please keep it to {limit} at most.",
             length=t.number(len(text)), limit=t.number(LONGEST),
         )  # fmt: skip
         turn.ask(WRITE_STATE, make_reply(t, [note]))

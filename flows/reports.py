@@ -129,7 +129,7 @@ def crisis_lines(turn: Turn, period: Period, centres: list[Centre], everywhere: 
     if not shown:
         return []
     return ["", "💛 " + t._("Answers to messages that suggested crisis (anonymous):"),
-            t.join(shown)]  # fmt: skip
+            t.join(shown, conjunction=False)]  # fmt: skip
 
 
 def summary(t: Translator, tally: figures.Tally) -> str:

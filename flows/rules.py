@@ -22,6 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from flows.i18n import DEFAULT_LOCALE, N_, Translator
+from flows.names import KNOWN_SCRIPTS, Kinds, with_version
 from storage import queries as q
 from storage.models import Centre, CentreKind, WorkshopSession
 
@@ -205,6 +206,53 @@ def set_centre_help(
     return where
 
 
+def version_key(key: str, *, scripts: bool) -> str:
+    """A language code ("fa", "sr-Latn") or, where ``scripts``, a script code ("Cyrl",
+    "Arab", "Latn"): what a name or title in another language is filed under."""
+    raw = key.strip()
+    if scripts:
+        for known in KNOWN_SCRIPTS:
+            if raw.casefold() == known.casefold():
+                return known
+    codes = language_codes(raw)
+    if len(codes) != 1:
+        raise Refusal(N_("{code} is not a language code (like ar, fa or en)."), {"code": repr(key)})
+    return codes[0]
+
+
+def set_title_version(
+    db: Session, now: datetime, session_id: int, code: str, title: str | None
+) -> WorkshopSession:
+    """The title residents reading ``code`` see (None removes that version; an empty title
+    is refused, as when adding a session)."""
+    session, _ = _changeable(db, now, session_id, started=True)
+    key = version_key(code, scripts=False)
+    text = check_title(title) if title is not None else None
+    session.titles = with_version(session.titles, key, text)
+    db.add(session)
+    return session
+
+
+def set_place_version(
+    db: Session, now: datetime, session_id: int, key: str, place: str
+) -> WorkshopSession:
+    """The place in a language or script (an empty text removes that version)."""
+    session, _ = _changeable(db, now, session_id, started=True)
+    session.places = with_version(
+        session.places, version_key(key, scripts=True), check_place(place)
+    )
+    db.add(session)
+    return session
+
+
+def set_centre_name(db: Session, where: Centre, key: str, name: str) -> Centre:
+    """The centre's name in a language or script (an empty name removes that version)."""
+    text = _optional_line(name, NAME_MAX, Message(N_("The centre's name")), "name")
+    where.names = with_version(where.names, version_key(key, scripts=True), text)
+    db.add(where)
+    return where
+
+
 def _slug_taken(slug: str) -> Refusal:
     return Refusal(N_("A centre with the slug {slug} exists already."), {"slug": slug})
 
@@ -235,9 +283,11 @@ def add_session(
     capacity: int,
     languages: Sequence[str] | str = (),
     place: str | None = None,
+    kinds: Kinds | None = None,
 ) -> SessionAdded:
     """Add a session. ``starts`` is "YYYY-MM-DD HH:MM" in the centre's time zone;
-    ``languages`` are codes, or one comma-separated string of them."""
+    ``languages`` are codes, or one comma-separated string of them. A title that is a known
+    kind's title in one of the catalogs (``kinds``) makes the session that kind."""
     where = centre(db, centre_slug)
     assert where.id is not None
     title = check_title(title)
@@ -261,6 +311,7 @@ def add_session(
         languages=codes,
         place=place,
         now=now,
+        kind=kinds.recognise(title) if kinds else None,
     )
     return SessionAdded(session, where, note)
 
@@ -291,15 +342,20 @@ def edit_session(
     *,
     title: str | None = None,
     place: str | None = None,
+    kinds: Kinds | None = None,
 ) -> SessionEdited:
     """Change a session's title and/or place (None: unchanged; an empty place removes it),
-    with the checks of :func:`add_session`. Nobody is told: the time and seats stay."""
+    with the checks of :func:`add_session` (a new title also sets the kind anew). Nobody is
+    told: the time and seats stay."""
     session, where = _changeable(db, now, session_id, started=True)
     new_title = check_title(title) if title is not None else session.title
     new_place = check_place(place) if place is not None else session.place
     if new_title != session.title:
         _not_twice(db, where, new_title, session.starts_at)
-    q.edit_session(db, session_id, title=new_title, place=new_place)
+    kind = session.kind
+    if title is not None:
+        kind = kinds.recognise(new_title) if kinds else None
+    q.edit_session(db, session_id, title=new_title, place=new_place, kind=kind)
     return SessionEdited(session, where)
 
 

@@ -31,7 +31,7 @@ from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flows import account, home, rules, staff
+from flows import account, home, names, rules, staff
 from flows.i18n import N_, Translator
 from flows.router import Feature, Handler, Int, Locale, Turn
 from flows.ui import back, day, forward, make_reply, session_block, session_label, when
@@ -48,6 +48,7 @@ WEEK_STATE = "staff.week"
 SESSION_STATE = "staff.session"
 EDIT_TITLE = "staff.edit.title"
 EDIT_ROOM = "staff.edit.room"
+EDIT_TITLE_IN = "staff.edit.title_in"
 EDIT_SEATS = "staff.edit.seats"
 MOVE_DAY = "staff.move.day"
 MOVE_TIME = "staff.move.time"
@@ -330,6 +331,7 @@ def show_session(turn: Turn, found: Found, note: str | None = None) -> None:
         rows.append(
             [("✏️ " + t._("Edit title"), TITLE.data(sid)), ("📍 " + t._("Room"), ROOM.data(sid))]
         )
+        rows.append([("🌐 " + t._("Titles in other languages"), TITLES.data(sid))])
         if session.starts_at > turn.now:
             rows.append(
                 [("🔁 " + t._("Move"), MOVE.data(sid)), ("🪑 " + t._("Seats"), SEATS.data(sid))]
@@ -378,18 +380,120 @@ def _ask_title(turn: Turn, found: Found, note: str | None = None) -> None:
 TITLE = feature.action("TT", Int)(_on_session(_ask_title))
 
 
+def _known_kind(t: Translator, session: WorkshopSession, note: str) -> str:
+    """A note, and if the title is a known kind's, that residents read it in their language."""
+    if not session.kind:
+        return note
+    return note + "\n🌐 " + t._("Residents will read this title in their own language.")
+
+
 @feature.on_text(EDIT_TITLE, longest=LONG_TITLE)
 def _title_typed(turn: Turn, text: str) -> None:
     found = _in_state(turn, EDIT_TITLE)
     if found is None:
         return
     try:
-        rules.edit_session(turn.db, turn.now, found.id, title=text)
+        rules.edit_session(
+            turn.db, turn.now, found.id, title=text, kinds=names.kinds(turn.services.catalogs)
+        )
     except rules.Refusal as refusal:
         _ask_title(turn, found, _refused(turn, refusal))
         return
     staff.audit(turn, found.member, "session edited", found.centre.id, f"session {found.id}: title")
-    show_session(turn, _again(turn, found), "✅ " + turn.t._("The title is changed."))
+    note = "✅ " + turn.t._("The title is changed.")
+    show_session(turn, _again(turn, found), _known_kind(turn.t, found.session, note))
+
+
+# titles in other languages
+
+
+def _titles(turn: Turn, found: Found, note: str | None = None) -> None:
+    """The title in each language staff gave; a language to give or change one."""
+    t, session = turn.t, found.session
+    given = names.parse(session.titles)
+    lines = [note, ""] if note else []
+    lines.append(f"▪️ {t.iso(session.title)}")
+    if session.kind:
+        lines.append("🌐 " + t._("Residents will read this title in their own language."))
+    lines.append("")
+    if given:
+        lines.append(t._("Residents who read one of these languages see the title given for it:"))
+        lines += [f"• {t.language_name(code)}: {t.iso(text)}" for code, text in given.items()]
+    else:
+        lines.append(t._("No titles in other languages yet."))
+    lines.append(t._("Choose a language to give or change its title."))
+    codes = turn.services.catalogs.codes
+    buttons = [(("✅ " if code in given else "") + t.language_name(code),
+                TITLE_IN.data(found.id, code)) for code in codes]  # fmt: skip
+    rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
+    rows.append([(back(t) + " " + t._("Back"), SESSION.data(found.id))])
+    turn.show(SESSION_STATE, make_reply(t, lines, rows, replace=True))
+
+
+TITLES = feature.action("TTL", Int)(_on_session(_titles))
+
+
+def _ask_title_in(turn: Turn, found: Found, code: str, note: str | None = None) -> None:
+    t = turn.t
+    if not turn.services.catalogs.supports(code):
+        home.stale(turn)
+        return
+    language = t.language_name(code)
+    lines = [note, ""] if note else []
+    lines += [f"▪️ {t.iso(found.session.title)}", t._("Please type the title in {language}.",
+                                                        language=language)]  # fmt: skip
+    given = names.parse(found.session.titles).get(code)
+    rows = []
+    if given:
+        lines.append(f"• {t.iso(given)}")
+        rows.append([("🚫 " + t._("Remove this title"), NO_TITLE_IN.data(found.id, code))])
+    rows.append([(back(t) + " " + t._("Back"), TITLES.data(found.id))])
+    turn.ask(EDIT_TITLE_IN, make_reply(t, lines, rows), session=found.id, language=code)
+
+
+def _on_session_in(act: Callable[..., None]) -> Handler:
+    """A button naming a session and a language."""
+
+    def handler(turn: Turn, session_id: int, code: str) -> None:
+        found = _session(turn, session_id, write=True)
+        if found is not None:
+            act(turn, found, code)
+
+    return handler
+
+
+TITLE_IN = feature.action("TTI", Int, Locale)(_on_session_in(_ask_title_in))
+
+
+def _set_title_in(turn: Turn, found: Found, code: str, text: str | None) -> None:
+    """Give the title in a language (None: remove it)."""
+    t = turn.t
+    try:
+        rules.set_title_version(turn.db, turn.now, found.id, code, text)
+    except rules.Refusal as refusal:
+        _ask_title_in(turn, found, code, _refused(turn, refusal))
+        return
+    detail = f"session {found.id}: title ({code})"
+    staff.audit(turn, found.member, "session edited", found.centre.id, detail)
+    language = t.language_name(code)
+    if text is not None:
+        note = "✅ " + t._("The title in {language} is saved.", language=language)
+    else:
+        note = "✅ " + t._("The title in {language} is removed.", language=language)
+    _titles(turn, _again(turn, found), note)
+
+
+@feature.on_text(EDIT_TITLE_IN, longest=LONG_TITLE)
+def _title_in_typed(turn: Turn, text: str) -> None:
+    found = _in_state(turn, EDIT_TITLE_IN)
+    code = turn.data.get("language")
+    if found is not None and isinstance(code, str):
+        _set_title_in(turn, found, code, text)
+
+
+NO_TITLE_IN = feature.action("TTN", Int, Locale)(
+    _on_session_in(lambda turn, found, code: _set_title_in(turn, found, code, None))
+)
 
 
 def _ask_room(turn: Turn, found: Found, note: str | None = None) -> None:
@@ -764,7 +868,7 @@ UNMARK = feature.action("TAU", Int, Int, Int)(_on_session(partial(_tap_mark, cam
 
 
 def _unknown(t: Translator, numbers: list[int]) -> str:
-    shown = t.join([t.number(n) for n in numbers])
+    shown = t.join([t.number(n) for n in numbers], conjunction=False)
     return t.ngettext(
         "No booking has number {numbers}.", "No booking has the numbers {numbers}.",
         len(numbers), numbers=shown,
@@ -793,7 +897,7 @@ def _numbers_typed(turn: Turn, text: str) -> None:
     known = [n for n in numbers if n not in unknown]
     notes = []
     if known:
-        shown = t.join([t.number(n) for n in known])
+        shown = t.join([t.number(n) for n in known], conjunction=False)
         notes.append("✅ " + t._("Marked as came: {numbers}.", numbers=shown))
     if unknown:
         notes.append("⚠️ " + _unknown(t, unknown))
@@ -1204,6 +1308,7 @@ def _create(turn: Turn) -> None:
             turn.db, turn.now, centre_slug=centre.slug, title=str(data.get("title", "")),
             starts=f"{data.get('day')} {data.get('time')}", minutes=int(data.get("minutes", 0)),
             capacity=int(data.get("seats", 0)), languages=_codes(data), place=data.get("room"),
+            kinds=names.kinds(turn.services.catalogs),
         )  # fmt: skip
     except rules.Refusal as refusal:
         step = STEP_OF_FIELD.get(refusal.field, "confirm")
@@ -1214,6 +1319,7 @@ def _create(turn: Turn) -> None:
     staff.audit(turn, member, "session added", centre.id, detail)
     t = turn.t
     note = "✅ " + t._("The session is created. Residents can book it now.")
+    note = _known_kind(t, session, note)
     if added.note is not None:
         note += "\n" + added.note.text(t)
     counts = q.SessionCounts(session)

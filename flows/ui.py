@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from flows import names
 from flows.i18n import Translator
 from flows.replies import Button, Reply
 from storage.models import WorkshopSession
@@ -24,7 +25,7 @@ def make_reply(
 ) -> Reply:
     return Reply(
         text=t.lines(lines),
-        buttons=tuple(tuple(Button(label, data) for label, data in row) for row in rows),
+        buttons=tuple(tuple(Button(t.label(label), data) for label, data in row) for row in rows),
         replace=replace,
         rtl=t.rtl,
     )
@@ -68,7 +69,7 @@ def spoken(t: Translator, session: WorkshopSession) -> str | None:
     codes = [code for code in session.languages.split(",") if code]
     if not codes:
         return None
-    names = t.join([t.language_name(code) for code in codes])
+    names = t.join([t.language_called(code) for code in codes])
     return t._("Languages: {languages}", languages=names)
 
 
@@ -85,13 +86,14 @@ def session_block(
     centre: str | None = None,
 ) -> list[str]:
     """The lines that show one session, everywhere a session is shown."""
-    lines = [f"▪️ {t.iso(session.title)}", f"🕒 {when(t, session.starts_at, zone, now)}"]
+    lines = [f"▪️ {t.iso(names.title(t, session))}", f"🕒 {when(t, session.starts_at, zone, now)}"]
     if length:
         lines.append("⏱️ " + t.ngettext("{count} minute", "{count} minutes", session.minutes))
     if centre:
         lines.append(f"🏠 {t.iso(centre)}")
-    if place and session.place:
-        lines.append(f"📍 {t.iso(session.place)}")
+    where = names.place(t, session) if place else None
+    if where:
+        lines.append(f"📍 {t.iso(where)}")
     if languages:
         said = spoken(t, session)
         if said:
@@ -107,5 +109,5 @@ def session_label(t: Translator, session: WorkshopSession, zone: str, now: datet
         "{day} {time}: {title}",
         day=day(t, session.starts_at, zone, now),
         time=t.time(session.starts_at, zone),
-        title=short(session.title),
+        title=short(names.title(t, session)),
     )
