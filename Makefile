@@ -22,13 +22,14 @@ lint: setup
 	$(BIN)/mypy
 
 test: lint
+	$(BIN)/workshopbot i18n check
 	$(BIN)/pytest -q -n 2 --dist worksteal
 
-# After changing user-visible strings: re-extract, merge into every catalog, then translate.
+# After changing user-visible strings: re-extract, merge into every catalog, then translate
+# what `workshopbot i18n check` lists (docs/translating.md).
 messages: setup
-	$(BIN)/pybabel extract -F babel.cfg -k N_ --no-location --sort-output \
-	  --project workshopbot --copyright-holder "workshopbot contributors" -o locales/messages.pot .
-	$(BIN)/pybabel update -i locales/messages.pot -d locales -D messages --no-fuzzy-matching
+	$(BIN)/workshopbot i18n extract
+	$(BIN)/workshopbot i18n update
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -7,33 +7,36 @@ from zoneinfo import ZoneInfo
 
 from bot.keys import data_secret
 from bot.settings import Settings
-from flows import staff
+from flows import names, staff
 from flows.clock import Clock
 from storage import queries as q
 from storage.db import Database
 from storage.identity import Vault
 from storage.models import Role
 
+# (slug, name, kind, contact, name in Cyrillic)
 CENTRES = (
-    ("krnjaca", "Krnjača", "asylum", "+381 11 000 0101"),
-    ("obrenovac", "Obrenovac", "reception", "+381 11 000 0102"),
-    ("sjenica", "Sjenica", "asylum", "+381 20 000 0103"),
-    ("vranje", "Vranje", "reception", "+381 17 000 0104"),
-    ("presevo", "Preševo", "reception", "+381 17 000 0105"),
-    ("bujanovac", "Bujanovac", "asylum", "+381 17 000 0106"),
-    ("principovac", "Principovac", "reception", "+381 22 000 0107"),
+    ("krnjaca", "Krnjača", "asylum", "+381 11 000 0101", "Крњача"),
+    ("obrenovac", "Obrenovac", "reception", "+381 11 000 0102", "Обреновац"),
+    ("sjenica", "Sjenica", "asylum", "+381 20 000 0103", "Сјеница"),
+    ("vranje", "Vranje", "reception", "+381 17 000 0104", "Врање"),
+    ("presevo", "Preševo", "reception", "+381 17 000 0105", "Прешево"),
+    ("bujanovac", "Bujanovac", "asylum", "+381 17 000 0106", "Бујановац"),
+    ("principovac", "Principovac", "reception", "+381 22 000 0107", "Принциповац"),
 )
 
-# (title, hour, minutes, capacity, languages, place, weekdays: 0 = Monday)
+# (title, kind, hour, minutes, capacity, languages, place, weekdays: 0 = Monday). A session
+# of a known kind (flows/names.py) is shown in each resident's language; one without a kind
+# ("Men's group talk") as staff typed it.
 WORKSHOPS = (
-    ("Sewing workshop", 10, 90, 12, "ar,fa", "Workshop room", (0, 3)),
-    ("IT basics", 12, 60, 8, "en,ar", "Computer room", (1, 4)),
-    ("Football", 16, 90, 20, "", "Sports field", (2, 5)),
-    ("Art and drawing", 11, 90, 10, "fa,ps", "Children's room", (1, 3)),
-    ("Women's group talk", 14, 60, 8, "ar,fa,ps", "Quiet room", (0, 2, 4)),
-    ("Men's group talk", 18, 60, 8, "ar,ur,fa", "Quiet room", (1,)),
-    ("Serbian for beginners", 9, 60, 15, "en,ar", "Classroom", (0, 2)),
-    ("Music together", 17, 60, 12, "", "Hall", (5,)),
+    ("Sewing workshop", "sewing", 10, 90, 12, "ar,fa", "Workshop room", (0, 3)),
+    ("IT basics", "computer", 12, 60, 8, "en,ar", "Computer room", (1, 4)),
+    ("Football", "football", 16, 90, 20, "", "Sports field", (2, 5)),
+    ("Art workshop", "art", 11, 90, 10, "fa,ps", "Children's room", (1, 3)),
+    ("Women's group", "women", 14, 60, 8, "ar,fa,ps", "Quiet room", (0, 2, 4)),
+    ("Men's group talk", None, 18, 60, 8, "ar,ur,fa", "Quiet room", (1,)),
+    ("Serbian class", "serbian", 9, 60, 15, "en,ar", "Classroom", (0, 2)),
+    ("Music workshop", "music", 17, 60, 12, "", "Hall", (5,)),
 )
 
 DAYS = 14
@@ -46,14 +49,15 @@ def seed(database: Database, clock: Clock, zone: str) -> tuple[int, int]:
     local_today = now.astimezone(ZoneInfo(zone)).date()
     sessions = 0
     with database.session() as db:
-        for index, (slug, name, kind, contact) in enumerate(CENTRES):
+        for index, (slug, name, kind, contact, cyrillic) in enumerate(CENTRES):
             centre = q.centre_by_slug(db, slug) or q.add_centre(
                 db, slug=slug, name=name, kind=kind, timezone=zone, contact=contact, now=now
             )
             assert centre.id is not None
+            centre.names = names.with_version(centre.names, "Cyrl", cyrillic)
             for day in range(DAYS):
                 date = local_today + timedelta(days=day)
-                for n, (title, hour, minutes, capacity, langs, place, weekdays) in enumerate(
+                for n, (title, sort, hour, minutes, capacity, langs, place, weekdays) in enumerate(
                     WORKSHOPS
                 ):
                     if date.weekday() not in weekdays or (n + index) % 3 == 2:
@@ -71,6 +75,7 @@ def seed(database: Database, clock: Clock, zone: str) -> tuple[int, int]:
                         languages=[code for code in langs.split(",") if code],
                         place=place,
                         now=now,
+                        kind=sort,
                     )
                     sessions += 1
     return len(CENTRES), sessions

@@ -94,9 +94,12 @@ class ConsoleChannel:
         settle: Callable[[], Awaitable[None]],
         *,
         start: str = "",
+        language: str | None = None,
     ) -> None:
-        """Chat until end of input. ``settle`` waits until the answers have been printed."""
-        hint = language_from_environment()
+        """Chat until end of input. ``settle`` waits until the answers have been printed.
+        ``language`` is what the "app" reports (the terminal's locale otherwise): it comes
+        first in the language picker."""
+        hint = language or language_from_environment()
         await handle(Incoming(ADDRESS, Start(start), language_hint=hint))
         await settle()
         while True:

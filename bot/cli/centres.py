@@ -101,6 +101,30 @@ def set_help(
         refused(refusal)
 
 
+@cli.command("name")
+def set_name(
+    slug: Annotated[str, typer.Argument(help="The centre's slug")],
+    in_: Annotated[
+        str, typer.Option("--in", help="A script (Cyrl, Arab, Latn) or a language code (fa)")
+    ],
+    name: Annotated[str, typer.Argument(help='The name written that way ("" removes it)')],
+) -> None:
+    """Give the centre's name in another script or language: residents who read it see
+    that name (a language's own version wins over its script's)."""
+    db = database(settings())
+    now = make_clock().now()
+    try:
+        with db.session() as s:
+            found = rules.set_centre_name(s, rules.centre(s, slug), in_, name)
+            q.audit(
+                s, now=now, actor="cli", role="operator", action="centre name set",
+                centre_id=found.id, detail=in_,
+            )  # fmt: skip
+            typer.echo(f"{found.name}: {found.names}")
+    except rules.Refusal as refusal:
+        refused(refusal)
+
+
 def telegram_username(config: Settings, db: Database) -> str | None:
     """The bot's username: remembered, or asked of Telegram once (getMe) and remembered."""
     with db.session() as s:

@@ -32,7 +32,7 @@ def reading_cli() -> typer.Typer:
 
 
 def full_cli() -> typer.Typer:
-    from bot.cli import broadcast, centres, database, poster, serve, sessions, staff, stats
+    from bot.cli import broadcast, centres, database, i18n, poster, serve, sessions, staff, stats
 
     cli = _typer()
     cli.command()(serve.run)
@@ -49,6 +49,7 @@ def full_cli() -> typer.Typer:
     cli.command()(staff.audit)
     cli.command()(broadcast.broadcast)
     cli.command()(poster.poster)
+    cli.add_typer(i18n.cli, name="i18n")
     return cli
 
 

@@ -18,7 +18,9 @@ from bot.cli.logs import Redactor, setup_logging
 from bot.keys import KeySetupError, data_secret
 from bot.settings import Settings, describe_error
 from bot.startup import StartupError, open_database
-from flows.i18n import DEFAULT_LOCALE, Translator
+from flows import names
+from flows.i18n import DEFAULT_LOCALE, Catalogs, Translator
+from flows.names import Kinds
 from flows.rules import Refusal
 from storage.db import Database
 from storage.identity import KeyError_, Vault
@@ -42,6 +44,11 @@ def refused(refusal: Refusal) -> NoReturn:
 def english() -> Translator:
     """The operator's language: the msgids themselves."""
     return Translator(DEFAULT_LOCALE, gettext.NullTranslations())
+
+
+def kinds(config: Settings) -> Kinds:
+    """What recognises a known kind of workshop in a title, from the catalogs."""
+    return names.kinds(Catalogs.load(config.locales_dir))
 
 
 def settings() -> Settings:

@@ -37,6 +37,7 @@ from bot.cli.common import (
 from bot.settings import Settings
 from bot.startup import StartupError, make_clock
 from flows.clock import Clock
+from flows.i18n import Catalogs
 from storage.db import Database
 
 CentreOption = Annotated[str, typer.Option(help="Open as if through this centre's link")]
@@ -104,17 +105,34 @@ def _until_signalled(main: Coroutine[Any, Any, None]) -> None:
     asyncio.run(supervise())
 
 
-def chat(centre: CentreOption = "") -> None:
+LangOption = Annotated[
+    str | None,
+    typer.Option("--lang", help="Chat as someone whose phone reads this language (e.g. fa)"),
+]
+
+
+def chat(centre: CentreOption = "", lang: LangOption = None) -> None:
     """Chat with the bot in this terminal, on the configured database."""
     config = settings()
     logging_for(config, quiet=True)
-    _chat(config, database(config), make_clock(), centre)
+    _chat(config, database(config), make_clock(), centre, _language(config, lang))
 
 
-def demo(centre: CentreOption = "") -> None:
+def _language(config: Settings, lang: str | None) -> str | None:
+    if lang is None:
+        return None
+    catalogs = Catalogs.load(config.locales_dir)
+    code = catalogs.match(lang)
+    if code is None:
+        fail(f"no catalog for {lang!r}; there are: {', '.join(catalogs.codes)}")
+    return code
+
+
+def demo(centre: CentreOption = "", lang: LangOption = None) -> None:
     """Seed a demo database (7 centres, two weeks of workshops) and open the terminal chat."""
     config = settings()
     logging_for(config, quiet=True)
+    language = _language(config, lang)
     path = config.data_dir / "demo.sqlite3"
     for stale in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
         stale.unlink(missing_ok=True)  # a fresh fortnight from today, every time
@@ -125,10 +143,12 @@ def demo(centre: CentreOption = "") -> None:
     typer.echo(f"Demo: {centres} centres, {sessions} sessions in {path}", err=True)
     code = demo_data.staff_invitation(db, config, clock)
     typer.echo(f"To try the staff tools of Krnjača, type: /start staff-{code}", err=True)
-    _chat(config, db, clock, centre)
+    _chat(config, db, clock, centre, language)
 
 
-def _chat(config: Settings, db: Database, clock: Clock, start: str) -> None:
+def _chat(
+    config: Settings, db: Database, clock: Clock, start: str, language: str | None = None
+) -> None:
     lines = _Lines(sys.stdin)
     console = ConsoleChannel(cast(TextIO, lines), sys.stdout)
     try:
@@ -139,7 +159,7 @@ def _chat(config: Settings, db: Database, clock: Clock, start: str) -> None:
     async def main() -> None:
         app.scheduler.start()  # reminders and notifications reach the terminal too
         try:
-            await console.run(app.dispatcher.handle, app.settle, start=start)
+            await console.run(app.dispatcher.handle, app.settle, start=start, language=language)
         finally:
             lines.close()  # a Ctrl-C while waiting for a line: stop waiting
             await app.aclose()

@@ -4,8 +4,9 @@ applied, one line out. Every change is written to the audit log (actor "cli", ro
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 import typer
@@ -13,10 +14,12 @@ from rich.console import Console
 from rich.table import Table
 from sqlmodel import Session
 
-from bot.cli.common import database, english, fail, people, refused, settings, when
+from bot.cli.common import database, english, fail, kinds, people, refused, settings, when
+from bot.settings import Settings
 from bot.startup import make_clock
 from flows import rules, staff
 from storage import queries as q
+from storage.models import WorkshopSession
 
 cli = typer.Typer(help="Workshop sessions.", no_args_is_help=True)
 Starts = Annotated[str, typer.Option(help='Local time at the centre, "YYYY-MM-DD HH:MM"')]
@@ -51,8 +54,10 @@ def add(
     languages: Annotated[str, typer.Option(help="Spoken there, e.g. ar,fa")] = "",
     place: Annotated[str | None, typer.Option(help="Room or place")] = None,
 ) -> None:
-    """Add a workshop session."""
-    db = database(settings())
+    """Add a workshop session (a known kind's title, like "Sewing workshop", is shown to each
+    resident in their language)."""
+    config = settings()
+    db = database(config)
     now = make_clock().now()
     try:
         with db.session() as s:
@@ -66,6 +71,7 @@ def add(
                 capacity=capacity,
                 languages=languages,
                 place=place,
+                kinds=kinds(config),
             )
             starts = _local(added.session.starts_at, added.centre.timezone)
             _audit(
@@ -167,12 +173,13 @@ def edit(
     seats than people booked need --yes (the last to book go to the top of the waitlist)."""
     if title is None and at is None and seats is None and room is None:
         fail("nothing to change: give --title, --at, --seats or --room")
-    db = database(settings())
+    config = settings()
+    db = database(config)
     now = make_clock().now()
     done: list[str] = []
     try:
         with db.session() as s:
-            done = _edit(s, now, session_id, title, at, seats, room, yes=yes)
+            done = _edit(s, now, session_id, title, at, seats, room, yes=yes, config=config)
     except rules.SeatsTaken as taken:
         fail(f"{taken.text(english())} Add --yes to do it; nothing was changed.")
     except rules.Refusal as refusal:
@@ -190,25 +197,23 @@ def _edit(
     room: str | None,
     *,
     yes: bool,
+    config: Settings,
 ) -> list[str]:
     """Apply the changes in one transaction; what was done, one phrase each."""
     done: list[str] = []
     if title is not None or room is not None:
-        done.append(_rename(s, now, session_id, title, room))
+        found = kinds(config) if title is not None else None
+        edited = rules.edit_session(s, now, session_id, title=title, place=room, kinds=found)
+        what = " and ".join(
+            name for name, value in (("title", title), ("room", room)) if value is not None
+        )
+        _audit(s, now, "session edited", edited.centre.id, f"session {session_id}: {what}")
+        done.append(f"{what} changed")
     if at is not None:
         done += _move(s, now, session_id, at)
     if seats is not None:
         done.append(_seats(s, now, session_id, seats, yes=yes))
     return done
-
-
-def _rename(s: Session, now: datetime, session_id: int, title: str | None, room: str | None) -> str:
-    edited = rules.edit_session(s, now, session_id, title=title, place=room)
-    what = " and ".join(
-        name for name, value in (("title", title), ("room", room)) if value is not None
-    )
-    _audit(s, now, "session edited", edited.centre.id, f"session {session_id}: {what}")
-    return f"{what} changed"
 
 
 def _move(s: Session, now: datetime, session_id: int, at: str) -> list[str]:
@@ -234,3 +239,45 @@ def _seats(s: Session, now: datetime, session_id: int, seats: int, *, yes: bool)
     if changed.demoted:
         line += f", {people(changed.demoted)} moved to the top of the waitlist (told)"
     return line
+
+
+@cli.command("title")
+def title_in(
+    session_id: SessionId,
+    lang: Annotated[str, typer.Option(help="The language code, e.g. fa")],
+    title: Annotated[str, typer.Argument(help='The title in that language ("" removes it)')],
+) -> None:
+    """Give a session's title in one language: residents who read it see that title."""
+    _set_version(
+        session_id, f"title ({lang})", rules.set_title_version, lang, title.strip() or None
+    )
+
+
+@cli.command("place")
+def place_in(
+    session_id: SessionId,
+    in_: Annotated[
+        str, typer.Option("--in", help="A script (Cyrl, Arab, Latn) or a language code (fa)")
+    ],
+    place: Annotated[str, typer.Argument(help='The place written that way ("" removes it)')],
+) -> None:
+    """Give a session's room or place in another script or language."""
+    _set_version(session_id, f"place ({in_})", rules.set_place_version, in_, place)
+
+
+def _set_version(
+    session_id: int,
+    what: str,
+    setter: Callable[[Session, datetime, int, str, Any], WorkshopSession],
+    key: str,
+    text: str | None,
+) -> None:
+    db = database(settings())
+    now = make_clock().now()
+    try:
+        with db.session() as s:
+            session = setter(s, now, session_id, key, text)
+            _audit(s, now, "session edited", session.centre_id, f"session {session_id}: {what}")
+    except rules.Refusal as refusal:
+        refused(refusal)
+    typer.echo(f"session {session_id}: {what} {'set' if text and text.strip() else 'removed'}")
