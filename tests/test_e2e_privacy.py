@@ -699,6 +699,42 @@ CRISIS = {
         "Od intervjua u martu ne spavam, ne mogu više da živim ovako, niko me ne sluša.",
         "Od marta želim da živim mirno i da idem na radionicu šivenja.",
     ),
+    "fa": (
+        "از مصاحبه در ماه مارس خواب ندارم، واقعاً می‌خواهم بمیرم، هیچ کس گوش نمی‌دهد.",
+        "از ماه مارس می‌خواهم خیاطی یاد بگیرم و کار کنم.",
+    ),
+    "ps": (
+        "له مرکې راهیسې خوب نه لرم، غواړم مړ شم، هیڅوک مې نه اوري.",
+        "غواړم د خیاطۍ ورکشاپ ته لاړ شم او کار زده کړم.",
+    ),
+    "ur": (
+        "انٹرویو کے بعد سے نیند نہیں آتی، میں مرنا چاہتا ہوں، کوئی نہیں سنتا۔",
+        "میں سلائی سیکھنا چاہتا ہوں اور کام کرنا چاہتا ہوں۔",
+    ),
+    "tr": (
+        "Mülakattan beri uyuyamıyorum, kendimi öldüreceğim, kimse beni dinlemiyor.",
+        "Telefonum öldü, dikiş atölyesi yarın var mı?",
+    ),
+    "fr": (
+        "Depuis l'entretien en mars je ne dors plus, je veux mourir, personne ne m'écoute.",
+        "Mon téléphone est mort, l'atelier de couture a lieu demain ?",
+    ),
+    "uk": (
+        "Після співбесіди не сплю, хочу покінчити з собою, ніхто мене не слухає.",
+        "Мій телефон розрядився, чи буде завтра заняття з шиття?",
+    ),
+    "ru": (
+        "После интервью не сплю, хочу покончить с собой, никто меня не слушает.",
+        "Мой телефон умер, будет ли завтра занятие по шитью?",
+    ),
+    "es": (
+        "Desde la entrevista no duermo, quiero morir, nadie me escucha.",
+        "Mi teléfono murió, ¿hay taller de costura mañana?",
+    ),
+    "ckb": (
+        "لە دوای چاوپێکەوتنەکە خەوم نایەت، دەمەوێت بمرم، کەس گوێم لێ ناگرێت.",
+        "دەمەوێت دروومان فێر بم و کار بکەم.",
+    ),
 }
 
 

@@ -35,7 +35,7 @@ def joins(already: int = 0) -> list[tuple[Action, Expected, After]]:
     """Scan Krnjača's poster, choose English, agree: stored only at the end."""
     before, after = {"people": already}, {"people": already + 1}
     return [
-        ("/start krnjaca", ["Please choose your language", "[English]", "[Srpski]"], before),
+        ("/start krnjaca", ["Please choose your language", "[English]", "[🌐 More"], before),
         (("tap", "English"), ["Welcome to the workshops at Krnjača", "Do you agree?"], before),
         (("tap", "I agree"), ["You can now book workshops", "You are at Krnjača"], after),
     ]
@@ -70,6 +70,7 @@ def test_a_link_to_no_centre_asks_for_the_centre_in_the_chosen_language(
         resident(app, "1002", language=None),
         [
             ("/start", "Please choose your language", NOTHING),
+            (("tap", "More languages"), ["[Srpski]", "[Українська]", "[کوردی]"], NOTHING),
             (("tap", "Srpski"), ["[Krnjača]", "[Obrenovac]"], NOTHING),
             (("tap", "Obrenovac"), "Obrenovac", NOTHING),
             (("tap", "✅"), "Obrenovac", {"people": 1}),

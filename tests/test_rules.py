@@ -354,7 +354,9 @@ def test_a_refusal_is_data_for_the_readers_language(database: Database, clock: F
     assert refused.value.values["length"] == 130
     assert str(refused.value) == "The title is 130 characters long; at most 120 fit."
     shown = refused.value.text(CATALOGS.translator("ar"))
-    assert "\u2068130\u2069" in shown  # values set apart in right-to-left text
+    assert "\u2068١٣٠\u2069" in shown  # set apart in right-to-left text, in Arabic digits
+    kept = refused.value.text(CATALOGS.translator("ar@latn"))
+    assert "\u2068130\u2069" in kept  # someone who keeps Western digits
 
 
 # --- editing and seats ---------------------------------------------------------------------

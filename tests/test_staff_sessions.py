@@ -101,14 +101,21 @@ def test_staff_create_a_session_step_by_step_and_residents_book_it(app: App, wor
             (("tap", "120 minutes"), ["step 5 of 8", "How many seats?"]),
             ("14", ["step 6 of 8", "Chosen: none yet"]),
             (("tap", "English"), ["Chosen: English", "✅ English"]),
-            (("tap", "العربية"), "Chosen: English, العربية"),
+            (("tap", "العربية"), "Chosen: English and العربية"),
             (("tap", "English"), "Chosen: العربية"),
             (("tap", "Done"), ["step 7 of 8", "room or place"]),
             ("Room 5", ["step 8 of 8", "how residents will see it"]),
         ],
     )
     preview = lena.last
-    for line in ["Art club", "Thu, Dec 3, 09:30", "120 minutes", "Room 5", "العربية", "14 seats"]:
+    for line in [
+        "Art club",
+        "Thu, Dec 3, 09:30",
+        "120 minutes",
+        "Room 5",
+        "Languages: Arabic",
+        "14 seats",
+    ]:
         assert line in preview, line
     assert len(app_sessions(app)) == 5  # nothing stored before "Create"
     create = lena.button("Create")
@@ -715,3 +722,38 @@ def test_door_numbers_in_reminders_and_my_bookings(
     assert any("Your number: 1." in text for text in sent)
     assert any("Your number: 2." in text for text in sent)
     assert all("Reminder: your workshop starts in 1 day." in text for text in sent)
+
+
+def test_staff_give_a_title_per_language_and_a_known_kind_needs_none(
+    app: App, world: World, clock: FakeClock
+) -> None:
+    lena = staff_member(app, "staff-1", world.krnjaca)
+    lena.tap_data(staff_sessions.SESSION.data(world.it))
+    lena.tap("Titles in other languages")
+    assert "No titles in other languages yet." in lena.last
+    lena.tap("فارسی")
+    assert "Please type the title in فارسی / دری." in lena.last
+    lena.send("   ")  # nothing typed: refused, nothing stored
+    assert "must not be empty" in lena.last
+    lena.send("آموزش کامپیوتر برای مبتدیان")
+    assert "The title in فارسی / دری is saved." in lena.last
+    assert "✅ فارسی / دری" in lena.labels()
+    reader = resident(app, "reader-fa")
+    reader.send("/language")
+    reader.tap("فارسی")
+    reader.tap_data(booking.DETAILS.data(world.it))
+    assert "آموزش کامپیوتر برای مبتدیان" in reader.last
+    lena.tap("فارسی")
+    lena.tap("Remove this title")
+    assert "The title in فارسی / دری is removed." in lena.last
+    assert session_row(app, world.it).titles == "{}"
+    # Renaming to a known kind's title in any catalog: every resident reads it in theirs.
+    lena.tap_data(staff_sessions.TITLE.data(world.it))
+    lena.send("Radionica šivenja")
+    assert "Residents will read this title in their own language." in lena.last
+    assert session_row(app, world.it).kind == "sewing"
+    reader.tap_data(booking.DETAILS.data(world.it))
+    assert "کارگاه خیاطی" in reader.last and "Radionica" not in reader.last
+    assert ("session edited", "staff", world.krnjaca, f"session {world.it}: title (fa)") in audit(
+        app
+    )
