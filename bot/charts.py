@@ -76,6 +76,11 @@ class ChartText:
     rtl: bool = False  # the labels are in a right-to-left language
     empty: str = "No sessions in this period."
 
+    def letters(self) -> str:
+        """Every label at once: what the font must be able to draw."""
+        return " ".join([self.title, self.sessions, self.people, self.total, self.empty,
+                         *self.months])  # fmt: skip
+
 
 def activity_chart(
     figures: Sequence[MonthFigures],

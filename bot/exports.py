@@ -18,7 +18,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from sqlmodel import Session
 
@@ -30,6 +30,9 @@ from flows.i18n import Catalogs, Translator
 from flows.questionnaire import Question, Questionnaires
 from storage import queries as q
 from storage.models import Centre
+
+if TYPE_CHECKING:
+    from bot import charts
 
 KIND = figures.EXPORT  # the kinds of document flows.reports names
 CHART = figures.CHART
@@ -370,17 +373,27 @@ def chart(
         for month in counts.months
         if (tally := counts.row(centre.id or 0, month)).held
     ]
-    text = charts.ChartText(
-        title=t._("Workshops, {first} to {last}", first=month_label(t, counts.months[0]),
-                  last=month_label(t, counts.months[-1])),
+    text = chart_text(t, counts.months)
+    if charts.find_fonts(font).missing(text.letters()):
+        # The font cannot draw this language (DejaVu has no Urdu ے ہ): labels in English
+        # rather than empty boxes; the caption around the picture stays in the language.
+        text = chart_text(catalogs.translator(None), counts.months)
+    return charts.activity_chart(found, counts.months, text, font=font)
+
+
+def chart_text(t: Translator, months: Sequence[date]) -> charts.ChartText:
+    from bot import charts
+
+    return charts.ChartText(
+        title=t._("Workshops, {first} to {last}", first=month_label(t, months[0]),
+                  last=month_label(t, months[-1])),
         sessions=t._("Sessions held"),
         people=t._("People who came (each counted once a month)"),
         total=t._("All centres"),
-        months=[month_label(t, month, short=True) for month in counts.months],
+        months=[month_label(t, month, short=True) for month in months],
         rtl=t.rtl,
         empty=t._("No sessions in this period."),
     )  # fmt: skip
-    return charts.activity_chart(found, counts.months, text, font=font)
 
 
 def month_label(t: Translator, month: date, *, short: bool = False) -> str:

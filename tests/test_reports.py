@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import warnings
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -14,11 +15,12 @@ import pytest
 from sqlalchemy import inspect, text
 from sqlmodel import select
 
-from bot import exports
+from bot import charts, exports
 from bot.app import App
 from flows import booking, figures, reports
 from flows.clock import FakeClock
 from flows.figures import Group, Hidden, Period
+from flows.i18n import AUTONYMS
 from flows.replies import Document
 from storage import queries as q
 from storage.models import Booking, BookingStatus, Feedback, Person
@@ -289,6 +291,26 @@ def test_coordinators_get_figures_and_files_in_the_chat_and_residents_do_not(
         data = made.render(part).data
         assert data.startswith(b"\xef\xbb\xbf")  # UTF-8 with a BOM, for Excel
         assert next(csv.reader(io.StringIO(data.decode("utf-8-sig"))))[0] == "Centre"
+
+
+@pytest.mark.parametrize("code", ["fa", "ur"])
+def test_the_chart_speaks_the_coordinators_language_where_the_font_can_draw_it(
+    app: App, world: World, code: str
+) -> None:
+    coordinator = staff_member(app, "5101", None, role="coordinator")
+    coordinator.send("/language")
+    coordinator.tap(AUTONYMS[code])
+    coordinator.send("/stats")
+    reply = coordinator.replies[-1]
+    assert reply.document is not None and reply.rtl
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # matplotlib warns of every letter drawn as a box
+        made = app.dispatcher.documents
+        assert made is not None
+        assert made.render(reply.document).data.startswith(b"\x89PNG")
+    # DejaVu draws Persian but not Urdu's ے and ہ: Urdu charts are labelled in English.
+    label = exports.chart_text(app.catalogs.translator(code), [date(2026, 11, 1)])
+    assert bool(charts.find_fonts().missing(label.letters())) == (code == "ur")
 
 
 def test_a_forged_export_key_is_refused_by_the_renderer(app: App, world: World) -> None:
