@@ -52,6 +52,20 @@ AUTONYMS: Mapping[str, str] = {
     "sr_Latn": "Srpski",
 }
 
+# Languages an app may report whose readers read one of ours: Dari and the Pashto variants by
+# their ISO 639-3 codes; Serbian in any script, and Bosnian, Croatian and Serbo-Croatian,
+# read Serbian in Latin script.
+ALIASES: Mapping[str, str] = {
+    "prs": "fa",
+    "pbt": "ps",
+    "pbu": "ps",
+    "pst": "ps",
+    "sr": "sr_Latn",
+    "sh": "sr_Latn",
+    "bs": "sr_Latn",
+    "hr": "sr_Latn",
+}
+
 # The order languages are offered in, after the one the person's app reports.
 OFFER_ORDER = tuple(AUTONYMS)
 
@@ -271,8 +285,7 @@ class Catalogs:
         if hint in self._translations:
             return hint
         base = hint.split("_")[0].lower()
-        if base == "sr":
-            return "sr_Latn" if "sr_Latn" in self._translations else None
+        base = ALIASES.get(base, base)
         return base if base in self._translations else None
 
     def translator(self, key: str | None) -> Translator:

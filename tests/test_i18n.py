@@ -95,6 +95,9 @@ def test_languages_offered_are_those_with_a_catalog(catalogs: Catalogs) -> None:
     assert catalogs.codes == list(AUTONYMS)  # all twelve, in the order they are offered
     assert catalogs.match("ar-EG") == "ar"
     assert catalogs.match("sr") == "sr_Latn"
+    assert catalogs.match("sr-Cyrl-RS") == "sr_Latn" and catalogs.match("hr") == "sr_Latn"
+    assert catalogs.match("prs") == "fa" and catalogs.match("fa-AF") == "fa"
+    assert catalogs.match("ckb-IQ") == "ckb" and catalogs.match("pbt") == "ps"
     assert catalogs.match("de") is None
 
 
