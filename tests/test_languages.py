@@ -11,6 +11,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from babel.messages.pofile import read_po
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlmodel import select
 
 from bot.app import App
@@ -232,3 +234,32 @@ def test_titles_per_language_win_over_kinds_and_fall_back_to_as_written(
     session.place, session.places = "Sala 2", names.with_version("{}", "Arab", "القاعة 2")
     assert names.place(catalogs.translator("ur"), session) == "القاعة 2"  # by script
     assert names.place(catalogs.translator("ru"), session) == "Sala 2"
+
+
+@given(
+    code=st.sampled_from(CODES),
+    value=st.text(st.characters(codec="utf-8"), max_size=30),
+    leading=st.booleans(),
+)
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+def test_any_value_keeps_its_place_and_a_label_loses_only_marks(
+    catalogs: Catalogs, code: str, value: str, leading: bool
+) -> None:
+    """Whatever staff type (a title in any script, digits, marks of its own), it arrives
+    whole; in right-to-left text it is isolated; a button label never starts with a mark."""
+    t = catalogs.translator(code)
+    template = "{title}: {when}" if leading else "▪️ {title}"
+    text = t._(template, title=value, when=t.time(MOMENT, "Europe/Belgrade"))
+    assert value in text
+    if t.rtl:
+        assert f"{FSI}{value}{PDI}" in text
+    label = t.label(text)
+    assert not label.startswith((RLM, LRM)) or value.startswith((RLM, LRM))
+    marks = str.maketrans("", "", FSI + PDI + RLM + LRM + "\u061c")
+    assert label.translate(marks) == text.translate(marks).lstrip(RLM + LRM + "\u061c") or (
+        value.translate(marks) != value
+    )
+    if t.rtl and leading and re.search("[A-Za-z]", value):
+        assert label.startswith(FSI)  # a Latin title first keeps its isolate
