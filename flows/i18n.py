@@ -239,15 +239,16 @@ class Translator:
     def _format(self, template: str, values: Mapping[str, Any]) -> str:
         if not values:
             return template
-        # A bare number (a limit, an id) is written in this language's digits, ungrouped.
-        values = {
-            key: self.digits(str(value)) if isinstance(value, int) and not isinstance(value, bool)
-            else value
-            for key, value in values.items()
-        }  # fmt: skip
-        if self.rtl:
-            values = {key: self.iso(str(value)) for key, value in values.items()}
+        if self.rtl or self._digits:
+            # A bare number (a limit, an id) in this language's digits, ungrouped; in
+            # right-to-left text every value isolated.
+            values = {key: self._value(value) for key, value in values.items()}
         return template.format(**values)
+
+    def _value(self, value: Any) -> str:
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = self.digits(str(value))
+        return self.iso(str(value))
 
 
 class Catalogs:
@@ -290,6 +291,9 @@ class Catalogs:
 
     def translator(self, key: str | None) -> Translator:
         """The translator for a language code, or for a :func:`translator_key`."""
+        found = self._cache.get(key or DEFAULT_LOCALE)
+        if found is not None:
+            return found
         code, _, digits = (key or "").partition("@")
         code = code if self.supports(code) else DEFAULT_LOCALE
         western = digits == WESTERN and code in NATIVE_DIGITS
