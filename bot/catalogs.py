@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import gettext
 import io
-import re
-import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,7 +27,8 @@ from babel.messages.catalog import Catalog, Message
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po, write_po
 
-_PLACEHOLDER = re.compile(r"\{(\w*)[^{}]*\}")
+from flows.i18n import PLACEHOLDER, entry_texts
+
 SOURCE_LOCALE = "en"
 NUMBER_NAMES = frozenset({"count", "n"})  # the number a plural entry is chosen by
 
@@ -76,7 +75,7 @@ def check(path: Path) -> Report:
             continue
         report.total += 1
         label = _label(message)
-        forms = _texts(message.string)
+        forms = entry_texts(message.string)
         if message.pluralizable and len(forms) != expected:
             report.problems.append(f"{label}: {len(forms)} plural forms, {expected} wanted")
         if not forms or not all(form.strip() for form in forms):
@@ -100,8 +99,8 @@ def check(path: Path) -> Report:
 
 
 def placeholder_problems(message: Message) -> list[str]:
-    ids = _texts(message.id)
-    forms = _texts(message.string)
+    ids = entry_texts(message.id)
+    forms = entry_texts(message.string)
     if not ids or not forms:
         return []
     wanted = set().union(*(_names(text) for text in ids))
@@ -120,23 +119,15 @@ def placeholder_problems(message: Message) -> list[str]:
 
 
 def _names(text: str) -> set[str]:
-    return set(_PLACEHOLDER.findall(text))
+    return set(PLACEHOLDER.findall(text))
 
 
 def _braces(names: Iterable[str]) -> str:
     return ", ".join("{" + name + "}" for name in sorted(names))
 
 
-def _texts(value: object) -> list[str]:
-    if isinstance(value, str):
-        return [value]
-    if isinstance(value, list | tuple):
-        return [item if isinstance(item, str) else "" for item in value]
-    return []
-
-
 def _label(message: Message) -> str:
-    first = _texts(message.id)[0]
+    first = entry_texts(message.id)[0]
     return repr(first if len(first) <= 60 else first[:57] + "...")
 
 
@@ -189,8 +180,8 @@ def export_sheet(path: Path, target: Path) -> int:
     for message in catalog:
         if not message.id:
             continue
-        ids = _texts(message.id)
-        strings = _texts(message.string)
+        ids = entry_texts(message.id)
+        strings = entry_texts(message.string)
         where = " ".join(message.auto_comments)
         if message.pluralizable:
             where = (where + " " + plural_guide(catalog)).strip()
@@ -276,18 +267,3 @@ def import_sheet(source: Path, path: Path) -> Imported:
     with path.open("wb") as handle:
         write_po(handle, catalog, width=76)
     return done
-
-
-def main(argv: Sequence[str]) -> int:
-    """``python -m bot.catalogs [PO ...]``: check the given catalogs (all by default)."""
-    paths = [Path(arg) for arg in argv] or catalog_paths(Path("locales"))
-    reports = [check(path) for path in paths]
-    for report in reports:
-        for line in report.problems:
-            print(f"{report.path}: {line}")
-    print(table(reports))
-    return 0 if all(report.ok for report in reports) else 1
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))

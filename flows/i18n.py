@@ -31,7 +31,7 @@ from babel.numbers import format_decimal, format_percent
 from babel.support import Translations
 
 DEFAULT_LOCALE = "en"
-_PLACEHOLDER = re.compile(r"\{(\w*)[^{}]*\}")
+PLACEHOLDER = re.compile(r"\{(\w*)[^{}]*\}")  # a named placeholder: {centre}, {count:d}
 FSI, PDI, RLM, LRM, ALM = "\u2068", "\u2069", "\u200f", "\u200e", "\u061c"
 # Letters that would turn a right-to-left label around if they came first.
 _STRONG_LTR = re.compile(r"[A-Za-z\u00c0-\u024f\u0370-\u03ff\u0400-\u04ff]")
@@ -312,10 +312,10 @@ def _compile(po_path: Path, code: str) -> gettext.NullTranslations:
     for message in catalog:
         if not message.id:
             continue
-        ids = _texts(message.id)
-        allowed = set(_PLACEHOLDER.findall(" ".join(ids)))
-        for string in _texts(message.string):
-            unknown = set(_PLACEHOLDER.findall(string)) - allowed
+        ids = entry_texts(message.id)
+        allowed = set(PLACEHOLDER.findall(" ".join(ids)))
+        for string in entry_texts(message.string):
+            unknown = set(PLACEHOLDER.findall(string)) - allowed
             if unknown:
                 # str.format would fail on it the first time someone reads that message.
                 raise CatalogError(f"{po_path}: {ids[0]!r} uses unknown {sorted(unknown)}")
@@ -328,12 +328,13 @@ def _compile(po_path: Path, code: str) -> gettext.NullTranslations:
     return Translations(fp=buffer)
 
 
-def _texts(value: object) -> list[str]:
-    """A catalog entry's id or string as a list (plural entries hold several)."""
+def entry_texts(value: object) -> list[str]:
+    """A catalog entry's id or string as a list (plural entries hold several; a form
+    missing from a plural entry is "")."""
     if isinstance(value, str):
         return [value]
     if isinstance(value, list | tuple):
-        return [item for item in value if isinstance(item, str)]
+        return [item if isinstance(item, str) else "" for item in value]
     return []
 
 

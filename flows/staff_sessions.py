@@ -138,7 +138,7 @@ def _on_session(act: Callable[..., None], *, write: bool = True) -> Handler:
     up and checks the role (``write``: may change it), then ``act(turn, found, *rest)``. A
     refusal has been answered already, and nothing else happens."""
 
-    def handler(turn: Turn, session_id: int, *rest: int | None) -> None:
+    def handler(turn: Turn, session_id: int, *rest: int | str | None) -> None:
         found = _session(turn, session_id, write=write)
         if found is not None:
             act(turn, found, *rest)
@@ -451,18 +451,7 @@ def _ask_title_in(turn: Turn, found: Found, code: str, note: str | None = None) 
     turn.ask(EDIT_TITLE_IN, make_reply(t, lines, rows), session=found.id, language=code)
 
 
-def _on_session_in(act: Callable[..., None]) -> Handler:
-    """A button naming a session and a language."""
-
-    def handler(turn: Turn, session_id: int, code: str) -> None:
-        found = _session(turn, session_id, write=True)
-        if found is not None:
-            act(turn, found, code)
-
-    return handler
-
-
-TITLE_IN = feature.action("TTI", Int, Locale)(_on_session_in(_ask_title_in))
+TITLE_IN = feature.action("TTI", Int, Locale)(_on_session(_ask_title_in))
 
 
 def _set_title_in(turn: Turn, found: Found, code: str, text: str | None) -> None:
@@ -491,9 +480,7 @@ def _title_in_typed(turn: Turn, text: str) -> None:
         _set_title_in(turn, found, code, text)
 
 
-NO_TITLE_IN = feature.action("TTN", Int, Locale)(
-    _on_session_in(lambda turn, found, code: _set_title_in(turn, found, code, None))
-)
+NO_TITLE_IN = feature.action("TTN", Int, Locale)(_on_session(partial(_set_title_in, text=None)))
 
 
 def _ask_room(turn: Turn, found: Found, note: str | None = None) -> None:
